@@ -1,0 +1,1 @@
+"""BL9xx: what the engine itself reports."""

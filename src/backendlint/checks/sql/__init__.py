@@ -1,0 +1,1 @@
+"""BL1xx: SQL and data access."""

@@ -1,0 +1,171 @@
+"""Which files a run checks: the named paths, walked in a deterministic order, with
+`.gitignore` files honoured (via pathspec's git-compatible matcher), default and
+configured excludes applied, and every file classified by what reads it."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PYTHON, SQL, CONFIG = "python", "sql", "config"
+_SUFFIXES = {".py": PYTHON, ".pyi": PYTHON, ".sql": SQL, ".toml": CONFIG, ".yaml": CONFIG,
+             ".yml": CONFIG, ".json": CONFIG, ".ini": CONFIG, ".cfg": CONFIG, ".env": CONFIG}
+_LOCK_FILES = {"poetry.lock", "Pipfile.lock", "package-lock.json", "yarn.lock", "uv.lock",
+               "pdm.lock", "composer.lock", "Cargo.lock"}
+
+
+@dataclass(frozen=True, order=True)
+class SourcePath:
+    relpath: str  # relative to the project root, '/'-separated (sort key)
+    path: Path
+    kind: str
+    explicit: bool = False
+
+
+@dataclass
+class Discovery:
+    files: list[SourcePath] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)  # skipped things worth telling
+    missing: list[str] = field(default_factory=list)  # named paths that do not exist
+
+
+def classify(path: Path) -> str | None:
+    name = path.name
+    if name in _LOCK_FILES:
+        return None
+    if name == ".env" or name.startswith(".env."):
+        return CONFIG
+    return _SUFFIXES.get(path.suffix.lower())
+
+
+def relative(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return Path(os.path.relpath(path, root)).as_posix()
+
+
+class _Matcher:
+    """Config excludes plus the `.gitignore` files met on the way down."""
+
+    def __init__(self, root: Path, patterns: list[str], respect_gitignore: bool):
+        import pathspec
+
+        self.root = root
+        self.excludes = pathspec.GitIgnoreSpec.from_lines(patterns)
+        self.respect_gitignore = respect_gitignore
+        self._gitignores: dict[Path, object | None] = {}
+
+    def _gitignore(self, folder: Path):
+        if folder not in self._gitignores:
+            spec = None
+            ignore_file = folder / ".gitignore"
+            if self.respect_gitignore and ignore_file.is_file():
+                import pathspec
+
+                try:
+                    lines = ignore_file.read_text(encoding="utf-8", errors="replace").splitlines()
+                    spec = pathspec.GitIgnoreSpec.from_lines(lines)
+                except OSError:
+                    spec = None
+            self._gitignores[folder] = spec
+        return self._gitignores[folder]
+
+    def excluded(self, path: Path, is_dir: bool) -> bool:
+        rel = relative(path, self.root)
+        probe = rel + "/" if is_dir else rel
+        if not rel.startswith("../") and self.excludes.match_file(probe):
+            return True
+        if self.excludes.match_file(path.name + ("/" if is_dir else "")):
+            return True
+        if not self.respect_gitignore:
+            return False
+        # Every .gitignore from the root down to the file's folder may speak.
+        folder = path.parent
+        chain = []
+        while True:
+            chain.append(folder)
+            if folder == self.root or folder == folder.parent or self.root not in folder.parents:
+                break
+            folder = folder.parent
+        for base in reversed(chain):
+            spec = self._gitignore(base)
+            if spec is not None:
+                sub = relative(path, base) + ("/" if is_dir else "")
+                if spec.match_file(sub):
+                    return True
+        return False
+
+
+def discover(paths: list[Path], config) -> Discovery:
+    root = config.root
+    result = Discovery()
+    matcher = _Matcher(root, config.exclude + config.extend_exclude, config.respect_gitignore)
+    seen: set[Path] = set()
+    for given in paths:
+        if not given.exists() and not given.is_symlink():
+            result.missing.append(str(given))
+            continue
+        path = given.absolute()
+        if given.is_file() or (given.is_symlink() and not given.is_dir()):
+            kind = classify(path)
+            if kind is None:
+                result.notices.append(f"{given}: not a Python, SQL or config file; skipped")
+                continue
+            if config.force_exclude and matcher.excluded(path, False):
+                continue
+            _add(result, seen, path, root, kind, explicit=True)
+            continue
+        _walk(path, root, matcher, result, seen)
+    result.files.sort()
+    return result
+
+
+def _add(result: Discovery, seen: set[Path], path: Path, root: Path, kind: str, explicit: bool) -> None:
+    try:
+        key = path.resolve(strict=True)
+    except (OSError, RuntimeError):  # broken link or a symlink loop
+        result.notices.append(f"{relative(path, root)}: broken or looping symlink; skipped")
+        return
+    if key in seen:
+        return
+    seen.add(key)
+    result.files.append(SourcePath(relative(path, root), path, kind, explicit))
+
+
+def _walk(top: Path, root: Path, matcher: _Matcher, result: Discovery, seen: set[Path]) -> None:
+    stack = [top]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as exc:
+            result.notices.append(f"{relative(folder, root)}: cannot list folder: {exc.strerror}")
+            continue
+        subfolders = []
+        for entry in entries:
+            path = Path(entry.path)
+            try:
+                is_link = entry.is_symlink()
+                is_dir = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                continue
+            if is_link:
+                # Linked folders are not followed (loops, and trees outside the project);
+                # a linked file is checked when it resolves inside the project.
+                try:
+                    target = path.resolve(strict=True)
+                except (OSError, RuntimeError):
+                    result.notices.append(f"{relative(path, root)}: broken or looping symlink; skipped")
+                    continue
+                if target.is_dir() or (root not in target.parents):
+                    continue
+            if is_dir:
+                if not matcher.excluded(path, True):
+                    subfolders.append(path)
+                continue
+            kind = classify(path)
+            if kind is None or matcher.excluded(path, False):
+                continue
+            _add(result, seen, path, root, kind, explicit=False)
+        stack.extend(reversed(subfolders))

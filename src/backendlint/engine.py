@@ -1,0 +1,337 @@
+"""The pipeline: discover -> read -> prefilter -> parse -> rules -> suppressions -> report.
+
+`analyse_file` is a pure function of one file and the run's `Setup`, so that files can be
+analysed independently (workers, cache); `check` drives a whole run."""
+from __future__ import annotations
+
+import hashlib
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import discovery, knowledge, suppressions
+from .config import Config
+from .findings import Confidence, Finding, Location, Severity
+from .registry import all_rules
+from .rule import EngineRule, PythonRule, Rule, SqlRule
+from .source import DecodeError, SourceFile, decode_python, decode_text, is_binary
+
+INTERNAL_ERROR, PARSE_ERROR, BLANKET_IGNORE, UNUSED_IGNORE = "BL900", "BL901", "BL902", "BL903"
+
+
+@dataclass
+class Setup:
+    """What every file's analysis needs to know about the run, built once."""
+
+    config: Config
+    active: dict[str, type[Rule]]
+    python_rules: list[type[PythonRule]]
+    sql_rules: list[type[SqlRule]]
+    settings: dict[str, dict]
+    sinks: object  # python.embedded.SinkMatcher
+    python_triggers: tuple[str, ...]
+    sql_triggers: tuple[str, ...]
+    sink_triggers: tuple[str, ...]
+    verbose: bool = False
+
+    @classmethod
+    def build(cls, config: Config, verbose: bool = False) -> "Setup":
+        rules = all_rules()
+        active = {rule_id: rules[rule_id] for rule_id in sorted(config.rule_ids())}
+        python_rules = [r for r in active.values() if issubclass(r, PythonRule)]
+        sql_rules = [r for r in active.values() if issubclass(r, SqlRule)]
+        from .python.embedded import SinkMatcher
+
+        sinks = knowledge.load("sql_sinks", tuple(config.extend_knowledge))
+        sink_words = {name for entry in sinks.get("method", []) for name in entry.get("names", [])}
+        sink_words |= {entry["qualname"].rsplit(".", 1)[-1] for entry in sinks.get("function", [])}
+        return cls(
+            config=config,
+            active=active,
+            python_rules=python_rules,
+            sql_rules=sql_rules,
+            settings={rule_id: config.settings_for(rule) for rule_id, rule in active.items()},
+            sinks=SinkMatcher(sinks),
+            python_triggers=_words(python_rules),
+            sql_triggers=_words(sql_rules),
+            sink_triggers=tuple(sorted(w.lower() for w in sink_words)),
+            verbose=verbose,
+        )
+
+    def wants(self, rule_id: str) -> bool:
+        return rule_id in self.active
+
+
+def _words(rules) -> tuple[str, ...]:
+    return tuple(sorted({word.lower() for rule in rules for word in rule.meta.triggers}))
+
+
+@dataclass
+class FileResult:
+    relpath: str
+    findings: list[Finding] = field(default_factory=list)
+    parsed: bool = False
+    suppressed: int = 0
+
+
+@dataclass
+class Report:
+    config: Config
+    active: dict[str, type[Rule]]
+    findings: list[Finding] = field(default_factory=list)  # not suppressed, sorted
+    files: int = 0
+    parsed: int = 0
+    suppressed: int = 0
+    notices: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+    def failing(self, fail_on: Severity) -> list[Finding]:
+        return [f for f in self.findings if f.severity >= fail_on]
+
+
+def check(paths: list[Path], config: Config, verbose: bool = False) -> Report:
+    """Analyse `paths` (files or folders) under `config`: the library entry point."""
+    setup = Setup.build(config, verbose)
+    found = discovery.discover(paths or [Path(".")], config)
+    report = Report(config, setup.active, notices=found.notices, missing=found.missing)
+    for source in found.files:
+        result = analyse_file(source, setup)
+        report.files += 1
+        report.parsed += result.parsed
+        report.suppressed += result.suppressed
+        report.findings.extend(result.findings)
+    report.findings.sort(key=Finding.sort_key)
+    return report
+
+
+# -- one file ------------------------------------------------------------------------
+
+def analyse_file(source: discovery.SourcePath, setup: Setup) -> FileResult:
+    result = FileResult(source.relpath)
+    try:
+        _analyse(source, setup, result)
+    except Exception as exc:  # an engine bug must not stop the run
+        _engine_finding(result, setup, INTERNAL_ERROR, Location(source.relpath, 1),
+                        f"backendlint failed on this file: {type(exc).__name__}: {exc}"
+                        + (f"\n{traceback.format_exc()}" if setup.verbose else ""))
+    return result
+
+
+def _analyse(source: discovery.SourcePath, setup: Setup, result: FileResult) -> None:
+    kind = source.kind
+    if kind == discovery.PYTHON and not (setup.python_rules or setup.sql_rules):
+        return
+    if kind == discovery.SQL and not setup.sql_rules:
+        return
+    if kind not in (discovery.PYTHON, discovery.SQL):
+        return  # config files: read by the secret rules when they land
+    try:
+        data = source.path.read_bytes()
+    except OSError as exc:
+        _engine_finding(result, setup, PARSE_ERROR, Location(source.relpath, 1),
+                        f"cannot read file: {exc.strerror or exc}")
+        return
+    if is_binary(data):
+        _engine_finding(result, setup, PARSE_ERROR, Location(source.relpath, 1),
+                        "binary content (NUL bytes); not analysed")
+        return
+    try:
+        text = decode_python(data) if kind == discovery.PYTHON else decode_text(data)
+    except DecodeError as exc:
+        _engine_finding(result, setup, PARSE_ERROR, Location(source.relpath, 1),
+                        f"cannot decode file: {exc}; not analysed")
+        return
+    if not _prefilter(text, kind, setup):
+        return
+    result.parsed = True
+    findings: list[Finding] = []
+    if kind == discovery.PYTHON:
+        file = _analyse_python(source, text, setup, findings)
+        found_suppressions = suppressions.find_python(text)
+    else:
+        file = _analyse_sql(source, text, setup, findings)
+        found_suppressions = suppressions.find_sql(text)
+    _finish(file, findings, found_suppressions, setup, result)
+
+
+def _prefilter(text: str, kind: str, setup: Setup) -> bool:
+    """Could any active rule fire on this text? Matching is case-insensitive."""
+    lowered = text.lower()
+    if kind == discovery.SQL:
+        return any(word in lowered for word in setup.sql_triggers) or _has_suppression(text)
+    if any(word in lowered for word in setup.python_triggers):
+        return True
+    if setup.sql_rules and any(word in lowered for word in setup.sink_triggers):
+        return any(word in lowered for word in setup.sql_triggers)
+    return _has_suppression(text)
+
+
+def _has_suppression(text: str) -> bool:
+    # A file with only a suppression comment must still be parsed, to report BL902/BL903.
+    return suppressions.MARKER in text
+
+
+def _analyse_python(source, text: str, setup: Setup, findings: list[Finding]):
+    from .python.context import PythonFile
+    from .python.embedded import EmbeddedSql
+    from .python.parse import ParseFailure, parse_python
+    from .python.walk import build_dispatch, walk
+
+    file = PythonFile(source.path, source.relpath, text)
+    tree = parse_python(text, source.relpath)
+    if isinstance(tree, ParseFailure):
+        _add_engine(findings, file, setup, PARSE_ERROR,
+                    Location(source.relpath, tree.line, tree.column), tree.message)
+        return file
+    file.tree = tree
+    rules = [rule(file, setup.settings[rule.meta.id], findings) for rule in setup.python_rules]
+    visitors: list[object] = [file.names]
+    if setup.sql_rules or rules:
+        visitors.append(EmbeddedSql(file, setup.sinks, setup.config.sql_dialect))
+    visitors.extend(rules)
+    enter, leave = build_dispatch(visitors)
+    failed: set[int] = set()
+
+    def on_error(visitor, exc: BaseException, node) -> None:
+        failed.add(id(visitor))
+        _rule_failed(findings, file, setup, visitor, exc, file.location(node) if hasattr(
+            node, "lineno") else Location(file.relpath, 1))
+
+    walk(tree, file.ancestors, enter, leave, on_error)
+    for rule in rules:
+        if id(rule) in failed:
+            continue
+        try:
+            rule.finish()
+        except Exception as exc:
+            _rule_failed(findings, file, setup, rule, exc, Location(file.relpath, 1))
+    statements = [call.statement for call in getattr(file, "sql_calls", []) if call.statement]
+    _run_sql_rules(file, statements, setup, findings)
+    return file
+
+
+def _analyse_sql(source, text: str, setup: Setup, findings: list[Finding]):
+    from .sql.statements import SqlStatement, parse_one, split_statements
+
+    file = SourceFile(source.path, source.relpath, text)
+    dialect = setup.config.sql_dialect
+    statements = []
+    for start, end in split_statements(text, dialect):
+        chunk = text[start:end]
+        tree, error = parse_one(chunk, dialect)
+        whole = file.location_of_offsets(start, start + len(chunk.rstrip()))
+        if tree is None:
+            if error and error != "empty statement":
+                _add_engine(findings, file, setup, PARSE_ERROR, Location(
+                    file.relpath, whole.line, whole.column),
+                    f"SQL statement not parsed ({dialect}): {error}; the rest of the file is still checked")
+            continue
+        statements.append(SqlStatement(
+            chunk, tree, (lambda s, e, base=start: file.location_of_offsets(base + s, base + e)), whole))
+    _run_sql_rules(file, statements, setup, findings)
+    return file
+
+
+def _run_sql_rules(file, statements, setup: Setup, findings: list[Finding]) -> None:
+    if not statements:
+        return
+    for rule_cls in setup.sql_rules:
+        rule = rule_cls(file, setup.settings[rule_cls.meta.id], findings)
+        for statement in statements:
+            try:
+                rule.check(statement)
+            except Exception as exc:
+                _rule_failed(findings, file, setup, rule, exc, statement.whole)
+                break
+
+
+def _rule_failed(findings, file, setup: Setup, rule, exc: BaseException, where: Location) -> None:
+    meta = getattr(rule, "meta", None)
+    name = f"{meta.id} ({meta.name})" if meta else type(rule).__name__
+    detail = f"\n{''.join(traceback.format_exception(exc))}" if setup.verbose else ""
+    _add_engine(findings, file, setup, INTERNAL_ERROR, where,
+                f"rule {name} failed: {type(exc).__name__}: {exc}{detail}")
+
+
+def _add_engine(findings, file, setup: Setup, rule_id: str, where: Location, message: str) -> None:
+    if not setup.wants(rule_id):
+        return
+    meta = all_rules()[rule_id].meta
+    findings.append(Finding(meta.id, meta.name, meta.severity, meta.confidence, message,
+                            where, snippet=file.snippet(where) if file else ""))
+
+
+def _engine_finding(result: FileResult, setup: Setup, rule_id: str, where: Location, message: str) -> None:
+    if setup.wants(rule_id):
+        meta = all_rules()[rule_id].meta
+        result.findings.append(Finding(meta.id, meta.name, meta.severity, meta.confidence,
+                                       message, where))
+
+
+def _finish(file, findings: list[Finding], found, setup: Setup, result: FileResult) -> None:
+    findings = _dedupe(findings)
+    suppressions.apply(findings, found)
+    ignored_here = _per_file_ignored(file.relpath, setup.config)
+    for finding in findings:
+        if finding.rule_id in ignored_here:
+            finding.suppressed = True
+    findings.extend(_suppression_findings(file, found, setup))
+    assign_fingerprints(findings)
+    result.suppressed = sum(f.suppressed for f in findings)
+    result.findings = [f for f in findings if not f.suppressed]
+
+
+def _dedupe(findings: list[Finding]) -> list[Finding]:
+    seen, unique = set(), []
+    for finding in findings:
+        key = (finding.rule_id, finding.location, finding.message)
+        if key not in seen:
+            seen.add(key)
+            unique.append(finding)
+    return unique
+
+
+def _per_file_ignored(relpath: str, config: Config) -> set[str]:
+    if not config.per_file_ignores:
+        return set()
+    import pathspec
+
+    ids: set[str] = set()
+    for pattern, rule_ids in config.per_file_ignores.items():
+        if pathspec.GitIgnoreSpec.from_lines([pattern]).match_file(relpath):
+            ids.update(rule_ids)
+    return ids
+
+
+def _suppression_findings(file, found, setup: Setup) -> list[Finding]:
+    out: list[Finding] = []
+    known = all_rules()
+    for suppression in found:
+        where = Location(file.relpath, suppression.line, suppression.column,
+                         suppression.line, suppression.end_column)
+        if not suppression.ids:
+            _add_engine(out, file, setup, BLANKET_IGNORE, where,
+                        "suppression names no rule, so it suppresses nothing: write "
+                        "`backendlint: ignore[BLxxx]`")
+            continue
+        for rule_id in suppression.ids:
+            if rule_id not in known:
+                _add_engine(out, file, setup, UNUSED_IGNORE, where,
+                            f"suppression names unknown rule {rule_id!r}")
+            elif rule_id in setup.active and rule_id not in suppression.used \
+                    and not issubclass(known[rule_id], EngineRule):
+                _add_engine(out, file, setup, UNUSED_IGNORE, where,
+                            f"suppression of {rule_id} is unused: nothing here is reported by {rule_id}")
+    return out
+
+
+def assign_fingerprints(findings: list[Finding]) -> None:
+    """A fingerprint that survives lines moving: rule, path, the flagged code with its
+    whitespace normalised, and the occurrence index among identical ones."""
+    counts: dict[str, int] = {}
+    for finding in sorted(findings, key=Finding.sort_key):
+        code = " ".join(finding.snippet.split()) or finding.message
+        base = f"{finding.rule_id}\0{finding.location.path}\0{code}"
+        index = counts.get(base, 0)
+        counts[base] = index + 1
+        finding.fingerprint = hashlib.sha256(f"{base}\0{index}".encode()).hexdigest()[:32]

@@ -1,0 +1,1 @@
+"""The Python front end: parsing, name resolution, one dispatching walk, string building."""

@@ -1,0 +1,1 @@
+"""The SQL front end: statements from `.sql` files and from Python strings, parsed by sqlglot."""
