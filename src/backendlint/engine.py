@@ -13,7 +13,7 @@ from . import discovery, knowledge, suppressions
 from .config import Config
 from .findings import Confidence, Finding, Location, Severity
 from .registry import all_rules
-from .rule import EngineRule, PythonRule, Rule, SqlRule
+from .rule import EngineRule, PythonRule, Rule, SqlRule, TextRule
 from .source import DecodeError, SourceFile, decode_python, decode_text, is_binary
 
 INTERNAL_ERROR, PARSE_ERROR, BLANKET_IGNORE, UNUSED_IGNORE = "BL900", "BL901", "BL902", "BL903"
@@ -27,10 +27,12 @@ class Setup:
     active: dict[str, type[Rule]]
     python_rules: list[type[PythonRule]]
     sql_rules: list[type[SqlRule]]
+    text_rules: list[type[TextRule]]
     settings: dict[str, dict]
     sinks: object  # python.embedded.SinkMatcher
     python_triggers: tuple[str, ...]
     sql_triggers: tuple[str, ...]
+    text_triggers: tuple[str, ...]
     sink_triggers: tuple[str, ...]
     verbose: bool = False
 
@@ -40,6 +42,7 @@ class Setup:
         active = {rule_id: rules[rule_id] for rule_id in sorted(config.rule_ids())}
         python_rules = [r for r in active.values() if issubclass(r, PythonRule)]
         sql_rules = [r for r in active.values() if issubclass(r, SqlRule)]
+        text_rules = [r for r in active.values() if issubclass(r, TextRule)]
         from .python.embedded import SinkMatcher
 
         sinks = knowledge.load("sql_sinks", tuple(config.extend_knowledge))
@@ -50,10 +53,12 @@ class Setup:
             active=active,
             python_rules=python_rules,
             sql_rules=sql_rules,
+            text_rules=text_rules,
             settings={rule_id: config.settings_for(rule) for rule_id, rule in active.items()},
             sinks=SinkMatcher(sinks),
             python_triggers=_words(python_rules),
             sql_triggers=_words(sql_rules),
+            text_triggers=_words(text_rules),
             sink_triggers=tuple(sorted(w.lower() for w in sink_words)),
             verbose=verbose,
         )
@@ -119,12 +124,13 @@ def analyse_file(source: discovery.SourcePath, setup: Setup) -> FileResult:
 
 def _analyse(source: discovery.SourcePath, setup: Setup, result: FileResult) -> None:
     kind = source.kind
-    if kind == discovery.PYTHON and not (setup.python_rules or setup.sql_rules):
+    rules_for_kind = {discovery.PYTHON: setup.python_rules or setup.sql_rules,
+                      discovery.SQL: setup.sql_rules, discovery.CONFIG: setup.text_rules}[kind]
+    # Syntax errors are reported in every Python and SQL file while BL901 is selected,
+    # so those files are parsed even when no rule could fire on them.
+    report_parse_errors = kind != discovery.CONFIG and setup.wants(PARSE_ERROR)
+    if not rules_for_kind and not report_parse_errors:
         return
-    if kind == discovery.SQL and not setup.sql_rules:
-        return
-    if kind not in (discovery.PYTHON, discovery.SQL):
-        return  # config files: read by the secret rules when they land
     try:
         data = source.path.read_bytes()
     except OSError as exc:
@@ -141,22 +147,28 @@ def _analyse(source: discovery.SourcePath, setup: Setup, result: FileResult) -> 
         _engine_finding(result, setup, PARSE_ERROR, Location(source.relpath, 1),
                         f"cannot decode file: {exc}; not analysed")
         return
-    if not _prefilter(text, kind, setup):
+    run_rules = bool(rules_for_kind) and _prefilter(text, kind, setup)
+    if not run_rules and not report_parse_errors:
         return
-    result.parsed = True
+    result.parsed = run_rules
     findings: list[Finding] = []
     if kind == discovery.PYTHON:
-        file = _analyse_python(source, text, setup, findings)
-        found_suppressions = suppressions.find_python(text)
+        file = _analyse_python(source, text, setup, findings, run_rules)
+        found_suppressions = suppressions.find_python(text) if run_rules else []
+    elif kind == discovery.CONFIG:
+        file = _analyse_text(source, text, setup, findings)
+        found_suppressions = []
     else:
-        file = _analyse_sql(source, text, setup, findings)
-        found_suppressions = suppressions.find_sql(text)
+        file = _analyse_sql(source, text, setup, findings, run_rules)
+        found_suppressions = suppressions.find_sql(text) if run_rules else []
     _finish(file, findings, found_suppressions, setup, result)
 
 
 def _prefilter(text: str, kind: str, setup: Setup) -> bool:
     """Could any active rule fire on this text? Matching is case-insensitive."""
     lowered = text.lower()
+    if kind == discovery.CONFIG:
+        return any(word in lowered for word in setup.text_triggers)
     if kind == discovery.SQL:
         return any(word in lowered for word in setup.sql_triggers) or _has_suppression(text)
     if any(word in lowered for word in setup.python_triggers):
@@ -171,7 +183,7 @@ def _has_suppression(text: str) -> bool:
     return suppressions.MARKER in text
 
 
-def _analyse_python(source, text: str, setup: Setup, findings: list[Finding]):
+def _analyse_python(source, text: str, setup: Setup, findings: list[Finding], run_rules: bool):
     from .python.context import PythonFile
     from .python.embedded import EmbeddedSql
     from .python.parse import ParseFailure, parse_python
@@ -184,6 +196,8 @@ def _analyse_python(source, text: str, setup: Setup, findings: list[Finding]):
                     Location(source.relpath, tree.line, tree.column), tree.message)
         return file
     file.tree = tree
+    if not run_rules:
+        return file
     rules = [rule(file, setup.settings[rule.meta.id], findings) for rule in setup.python_rules]
     visitors: list[object] = [file.names]
     if setup.sql_rules or rules:
@@ -210,7 +224,7 @@ def _analyse_python(source, text: str, setup: Setup, findings: list[Finding]):
     return file
 
 
-def _analyse_sql(source, text: str, setup: Setup, findings: list[Finding]):
+def _analyse_sql(source, text: str, setup: Setup, findings: list[Finding], run_rules: bool):
     from .sql.statements import SqlStatement, parse_one, split_statements
 
     file = SourceFile(source.path, source.relpath, text)
@@ -228,7 +242,19 @@ def _analyse_sql(source, text: str, setup: Setup, findings: list[Finding]):
             continue
         statements.append(SqlStatement(
             chunk, tree, (lambda s, e, base=start: file.location_of_offsets(base + s, base + e)), whole))
-    _run_sql_rules(file, statements, setup, findings)
+    if run_rules:
+        _run_sql_rules(file, statements, setup, findings)
+    return file
+
+
+def _analyse_text(source, text: str, setup: Setup, findings: list[Finding]):
+    file = SourceFile(source.path, source.relpath, text)
+    for rule_cls in setup.text_rules:
+        rule = rule_cls(file, setup.settings[rule_cls.meta.id], findings)
+        try:
+            rule.check_text()
+        except Exception as exc:
+            _rule_failed(findings, file, setup, rule, exc, Location(file.relpath, 1))
     return file
 
 

@@ -133,6 +133,21 @@ class SqlRule(Rule):
         return self._emit(location, message, conf, **extra)
 
 
+class TextRule(Rule):
+    """Gets `check_text()` once for each config or text file (`.env`, `.toml`, `.yaml`,
+    `.json`, `.ini`, `.cfg`); `self.file` is a `SourceFile` with `text` and `lines`."""
+
+    def check_text(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def report_span(self, start: int, end: int, message: str, *,
+                    confidence: Confidence | None = None, snippet: str | None = None,
+                    **extra) -> Finding:
+        """Report at a character span of `self.file.text`."""
+        return self._emit(self.file.location_of_offsets(start, end), message, confidence,
+                          snippet, **extra)
+
+
 class EngineRule(Rule):
     """Findings the engine itself makes (syntax errors, internal errors, suppression
     comments). They have metadata and docs like any rule but no visitor."""

@@ -16,14 +16,23 @@ class ParseFailure:
     column: int  # 1-based, characters
 
 
+# ast.parse turns long left-nested chains (`a + b + ...` thousands long, as generated code
+# has) into nested nodes, and converting them counts against the recursion limit.
+_PARSE_RECURSION_LIMIT = 50_000
+
+
 def parse_python(text: str, filename: str) -> ast.Module | ParseFailure:
+    previous = sys.getrecursionlimit()
     try:
+        sys.setrecursionlimit(max(previous, _PARSE_RECURSION_LIMIT))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # invalid escape sequences etc. are not ours to report
             return ast.parse(text, filename=filename, type_comments=False)
     except SyntaxError as exc:
         line = exc.lineno or 1
-        if _libcst_accepts(text):
+        # Nesting limits are the same in newer Pythons: no point asking libcst.
+        if "nested" not in (exc.msg or "") and "indentation" not in (exc.msg or "") \
+                and _libcst_accepts(text):
             bad_line = text.splitlines()[line - 1] if 0 < line <= len(text.splitlines()) else ""
             newer = _newer_version_for(bad_line)
             return ParseFailure(
@@ -34,6 +43,8 @@ def parse_python(text: str, filename: str) -> ast.Module | ParseFailure:
         return ParseFailure("too deeply nested for Python's parser; not analysed", 1, 1)
     except ValueError as exc:  # e.g. source with NUL bytes
         return ParseFailure(f"cannot parse: {exc}", 1, 1)
+    finally:
+        sys.setrecursionlimit(previous)
 
 
 # Syntax newer than the running interpreter, by the first Python that accepts it.
@@ -52,11 +63,28 @@ def _newer_version_for(line: str) -> str:
 
 
 def _libcst_accepts(text: str) -> bool:
-    """libcst's parser knows the grammar up to Python 3.15 (it does not gate by version)."""
-    import libcst
+    """libcst's parser knows the grammar up to Python 3.15 (it does not gate by version).
+    Its native parser recurses on the C stack, so it runs in a thread with a large stack:
+    pathological input must not take the process down."""
+    import threading
 
+    outcome: list[bool] = []
+
+    def attempt() -> None:
+        import libcst
+
+        try:
+            libcst.parse_module(text)
+            outcome.append(True)
+        except Exception:  # ParserSyntaxError, or the native parser's own failures
+            outcome.append(False)
+
+    previous = threading.stack_size()
     try:
-        libcst.parse_module(text)
-    except Exception:  # ParserSyntaxError, or the native parser's own failures
-        return False
-    return True
+        threading.stack_size(512 * 1024 * 1024)
+        worker = threading.Thread(target=attempt, name="backendlint-libcst", daemon=True)
+        worker.start()
+    finally:
+        threading.stack_size(previous)
+    worker.join()
+    return bool(outcome and outcome[0])
