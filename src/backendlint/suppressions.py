@@ -31,21 +31,28 @@ class Suppression:
 def find_python(text: str) -> list[Suppression]:
     if MARKER not in text:
         return []
-    comments: list[tuple[int, int, str, bool]] = []  # line, col, text, alone on its line
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
     except (tokenize.TokenError, SyntaxError, IndentationError):
         return _find_by_lines(text, "#")
-    last_code_line = 0
+    # Logical lines (statements spread over several physical lines, as formatters write
+    # them): a comment anywhere on one covers all of it.
+    statements: list[tuple[int, int]] = []
+    comments: list[tuple[int, int, str, bool]] = []
+    start = None
     for token in tokens:
         if token.type == tokenize.COMMENT:
-            comments.append((token.start[0], token.start[1], token.string,
-                             token.start[0] != last_code_line))
-        elif token.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.INDENT,
-                                tokenize.DEDENT, tokenize.ENCODING, tokenize.ENDMARKER):
-            last_code_line = token.end[0]
-    code_lines = _code_lines(tokens)
-    return _build(comments, code_lines)
+            comments.append((token.start[0], token.start[1], token.string, start is None))
+        elif token.type == tokenize.NEWLINE:
+            if start is not None:
+                statements.append((start, token.start[0]))
+            start = None
+        elif token.type not in _LAYOUT and start is None:
+            start = token.start[0]
+    return _build(comments, statements)
+
+
+_LAYOUT = (tokenize.NL, tokenize.INDENT, tokenize.DEDENT, tokenize.ENCODING, tokenize.ENDMARKER)
 
 
 def find_sql(text: str) -> list[Suppression]:
@@ -55,29 +62,24 @@ def find_sql(text: str) -> list[Suppression]:
 
 
 def _find_by_lines(text: str, comment: str) -> list[Suppression]:
-    comments, code_lines = [], set()
+    """Line-based reading, for SQL (and Python that does not tokenize): each line with
+    code is its own statement."""
+    comments, statements = [], []
     for number, line in enumerate(text.replace("\r\n", "\n").split("\n"), start=1):
         index = line.find(comment)
         code = line[:index] if index >= 0 else line
         if code.strip():
-            code_lines.add(number)
+            statements.append((number, number))
         if index >= 0 and MARKER in line[index:]:
             comments.append((number, index, line[index:], not code.strip()))
-    return _build(comments, sorted(code_lines))
+    return _build(comments, statements)
 
 
-def _code_lines(tokens) -> list[int]:
-    lines = set()
-    for token in tokens:
-        if token.type not in (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT,
-                              tokenize.DEDENT, tokenize.ENCODING, tokenize.ENDMARKER):
-            lines.update(range(token.start[0], token.end[0] + 1))
-    return sorted(lines)
-
-
-def _build(comments, code_lines: list[int]) -> list[Suppression]:
+def _build(comments, statements: list[tuple[int, int]]) -> list[Suppression]:
+    """`statements` are (first line, last line) of each statement, in order."""
     import bisect
 
+    starts = [first for first, _ in statements]
     found = []
     for line, col, comment, alone in comments:
         match = _DIRECTIVE.search(comment)
@@ -88,10 +90,14 @@ def _build(comments, code_lines: list[int]) -> list[Suppression]:
         suppression = Suppression(line, col + 1, col + 1 + len(comment.rstrip()), file_level, ids)
         if not file_level:
             suppression.applies_to.add(line)
-            if alone:  # an own-line comment covers the next line of code
-                index = bisect.bisect_right(code_lines, line)
-                if index < len(code_lines):
-                    suppression.applies_to.add(code_lines[index])
+            if alone:  # an own-line comment covers the next statement
+                index = bisect.bisect_right(starts, line)
+            else:  # a trailing comment covers the statement it ends or sits in
+                index = bisect.bisect_right(starts, line) - 1
+            if 0 <= index < len(statements):
+                first, last = statements[index]
+                if alone or first <= line <= last:
+                    suppression.applies_to.update(range(first, last + 1))
         found.append(suppression)
     return found
 
