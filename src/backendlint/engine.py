@@ -13,7 +13,7 @@ from . import discovery, knowledge, suppressions
 from .config import Config
 from .findings import Confidence, Finding, Location, Severity
 from .registry import all_rules
-from .rule import EngineRule, PythonRule, Rule, SqlRule, TextRule
+from .rule import EngineRule, ProjectRule, PythonRule, Rule, SqlRule, TextRule
 from .source import DecodeError, SourceFile, decode_python, decode_text, is_binary
 
 INTERNAL_ERROR, PARSE_ERROR, BLANKET_IGNORE, UNUSED_IGNORE = "BL900", "BL901", "BL902", "BL903"
@@ -34,6 +34,9 @@ class Setup:
     sql_triggers: tuple[str, ...]
     text_triggers: tuple[str, ...]
     sink_triggers: tuple[str, ...]
+    project_rules: list[type[ProjectRule]] = field(default_factory=list)
+    extractors: list = field(default_factory=list)  # extract.FactExtractor classes
+    extractor_triggers: tuple[str, ...] = ()
     verbose: bool = False
 
     @classmethod
@@ -48,7 +51,14 @@ class Setup:
         sinks = knowledge.load("sql_sinks", tuple(config.extend_knowledge))
         sink_words = {name for entry in sinks.get("method", []) for name in entry.get("names", [])}
         sink_words |= {entry["qualname"].rsplit(".", 1)[-1] for entry in sinks.get("function", [])}
+        from .extract import extractors_for
+
+        project_rules = [r for r in active.values() if issubclass(r, ProjectRule)]
+        extractors = extractors_for({kind for rule in project_rules for kind in rule.needs})
         return cls(
+            project_rules=project_rules,
+            extractors=extractors,
+            extractor_triggers=tuple(sorted({w.lower() for e in extractors for w in e.triggers})),
             config=config,
             active=active,
             python_rules=python_rules,
@@ -73,10 +83,14 @@ def _words(rules) -> tuple[str, ...]:
 
 @dataclass
 class FileResult:
+    """What analysing one file gives: findings before suppression, the suppression
+    comments, and facts. Plain data, so it can cross processes and go in a cache."""
+
     relpath: str
     findings: list[Finding] = field(default_factory=list)
+    suppressions: list = field(default_factory=list)  # suppressions.Suppression
+    facts: list = field(default_factory=list)  # facts.Fact
     parsed: bool = False
-    suppressed: int = 0
 
 
 @dataclass
@@ -99,22 +113,87 @@ def check(paths: list[Path], config: Config, verbose: bool = False) -> Report:
     setup = Setup.build(config, verbose)
     found = discovery.discover(paths or [Path(".")], config)
     report = Report(config, setup.active, notices=found.notices, missing=found.missing)
-    for source in found.files:
-        result = analyse_file(source, setup)
+    results = [analyse_file(source, setup) for source in found.files]
+    project_findings = _run_project_rules(setup, results, found)
+    for result in results:
+        kept, suppressed = finalize(result, project_findings.get(result.relpath, []), setup)
         report.files += 1
         report.parsed += result.parsed
-        report.suppressed += result.suppressed
-        report.findings.extend(result.findings)
+        report.suppressed += suppressed
+        report.findings.extend(kept)
+    # Findings in files outside the run's scope are dropped; a project rule's own failure
+    # is not about any file and is always shown.
+    analysed = {result.relpath for result in results}
+    failures = [f for path, items in project_findings.items() if path not in analysed
+                for f in items if f.rule_id == INTERNAL_ERROR]
+    assign_fingerprints(failures)
+    report.findings.extend(failures)
     report.findings.sort(key=Finding.sort_key)
     return report
 
 
+def _run_project_rules(setup: Setup, results: list[FileResult], found) -> dict[str, list[Finding]]:
+    """Project rules over the facts of the whole project. When only some files were named
+    (pre-commit), the facts of the rest of the project are gathered too, but findings are
+    kept for the named files only."""
+    if not setup.project_rules:
+        return {}
+    from .facts import ProjectFacts
+
+    facts = [fact for result in results for fact in result.facts]
+    if any(source.explicit for source in found.files):
+        named = {source.relpath for source in found.files}
+        rest = discovery.discover([setup.config.root], setup.config)
+        for source in rest.files:
+            if source.relpath not in named:
+                facts.extend(analyse_file(source, setup, facts_only=True).facts)
+    project = ProjectFacts(facts)
+    sources = ProjectSources(setup.config.root)
+    findings: list[Finding] = []
+    for rule_cls in setup.project_rules:
+        rule = rule_cls(sources, setup.settings[rule_cls.meta.id], findings)
+        try:
+            rule.check_project(project)
+        except Exception as exc:
+            where = setup.config.source.name if setup.config.source else "."
+            _rule_failed(findings, None, setup, rule, exc, Location(where, 1))
+    by_path: dict[str, list[Finding]] = {}
+    for finding in findings:
+        by_path.setdefault(finding.location.path, []).append(finding)
+    return by_path
+
+
+class ProjectSources:
+    """Code snippets for project rules, read on demand from the project's files."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._files: dict[str, SourceFile | None] = {}
+
+    def file(self, relpath: str) -> SourceFile | None:
+        if relpath not in self._files:
+            path = self.root / relpath
+            try:
+                data = path.read_bytes()
+                text = decode_python(data) if path.suffix in (".py", ".pyi") else decode_text(data)
+                self._files[relpath] = SourceFile(path, relpath, text)
+            except (OSError, DecodeError):
+                self._files[relpath] = None
+        return self._files[relpath]
+
+    def snippet(self, location: Location) -> str:
+        source = self.file(location.path)
+        return source.snippet(location) if source else ""
+
+
 # -- one file ------------------------------------------------------------------------
 
-def analyse_file(source: discovery.SourcePath, setup: Setup) -> FileResult:
+def analyse_file(source: discovery.SourcePath, setup: Setup, facts_only: bool = False) -> FileResult:
+    """Findings, suppressions and facts of one file. `facts_only` runs the fact
+    extractors alone (for files outside the named ones, whose findings are not wanted)."""
     result = FileResult(source.relpath)
     try:
-        _analyse(source, setup, result)
+        _analyse(source, setup, result, facts_only)
     except Exception as exc:  # an engine bug must not stop the run
         _engine_finding(result, setup, INTERNAL_ERROR, Location(source.relpath, 1),
                         f"backendlint failed on this file: {type(exc).__name__}: {exc}"
@@ -122,13 +201,18 @@ def analyse_file(source: discovery.SourcePath, setup: Setup) -> FileResult:
     return result
 
 
-def _analyse(source: discovery.SourcePath, setup: Setup, result: FileResult) -> None:
+def _analyse(source: discovery.SourcePath, setup: Setup, result: FileResult, facts_only: bool) -> None:
     kind = source.kind
-    rules_for_kind = {discovery.PYTHON: setup.python_rules or setup.sql_rules,
-                      discovery.SQL: setup.sql_rules, discovery.CONFIG: setup.text_rules}[kind]
+    extractors = [e for e in setup.extractors if kind in e.languages]
+    if facts_only:
+        rules_for_kind = []
+    else:
+        rules_for_kind = {discovery.PYTHON: setup.python_rules or setup.sql_rules,
+                          discovery.SQL: setup.sql_rules, discovery.CONFIG: setup.text_rules}[kind]
     # Syntax errors are reported in every Python and SQL file while BL901 is selected,
     # so those files are parsed even when no rule could fire on them.
-    report_parse_errors = kind != discovery.CONFIG and setup.wants(PARSE_ERROR)
+    report_parse_errors = kind != discovery.CONFIG and setup.wants(PARSE_ERROR) and not facts_only
+    rules_for_kind = list(rules_for_kind) + extractors
     if not rules_for_kind and not report_parse_errors:
         return
     try:
@@ -151,17 +235,21 @@ def _analyse(source: discovery.SourcePath, setup: Setup, result: FileResult) -> 
     if not run_rules and not report_parse_errors:
         return
     result.parsed = run_rules
-    findings: list[Finding] = []
+    run = _Run(setup, result.findings, result.facts, facts_only)
     if kind == discovery.PYTHON:
-        file = _analyse_python(source, text, setup, findings, run_rules)
-        found_suppressions = suppressions.find_python(text) if run_rules else []
+        file = _analyse_python(source, text, run, run_rules)
+        result.suppressions = suppressions.find_python(text) if run_rules and not facts_only else []
     elif kind == discovery.CONFIG:
-        file = _analyse_text(source, text, setup, findings)
-        found_suppressions = []
+        file = _analyse_text(source, text, run)
     else:
-        file = _analyse_sql(source, text, setup, findings, run_rules)
-        found_suppressions = suppressions.find_sql(text) if run_rules else []
-    _finish(file, findings, found_suppressions, setup, result)
+        file = _analyse_sql(source, text, run, run_rules)
+        result.suppressions = suppressions.find_sql(text) if run_rules and not facts_only else []
+    # Blanket ignores are findings whatever else the file holds.
+    for suppression in result.suppressions:
+        if not suppression.ids:
+            _add_engine(result.findings, file, setup, BLANKET_IGNORE, suppression.location(file.relpath),
+                        "suppression names no rule, so it suppresses nothing: write "
+                        "`backendlint: ignore[BLxxx]`")
 
 
 def _prefilter(text: str, kind: str, setup: Setup) -> bool:
@@ -170,8 +258,9 @@ def _prefilter(text: str, kind: str, setup: Setup) -> bool:
     if kind == discovery.CONFIG:
         return any(word in lowered for word in setup.text_triggers)
     if kind == discovery.SQL:
-        return any(word in lowered for word in setup.sql_triggers) or _has_suppression(text)
-    if any(word in lowered for word in setup.python_triggers):
+        return any(word in lowered for word in setup.sql_triggers + setup.extractor_triggers) \
+            or _has_suppression(text)
+    if any(word in lowered for word in setup.python_triggers + setup.extractor_triggers):
         return True
     if setup.sql_rules and any(word in lowered for word in setup.sink_triggers):
         return any(word in lowered for word in setup.sql_triggers)
@@ -183,26 +272,48 @@ def _has_suppression(text: str) -> bool:
     return suppressions.MARKER in text
 
 
-def _analyse_python(source, text: str, setup: Setup, findings: list[Finding], run_rules: bool):
+@dataclass
+class _Run:
+    """One file's analysis: where findings and facts go, and what runs."""
+
+    setup: Setup
+    findings: list[Finding]
+    facts: list
+    facts_only: bool
+
+    def rules(self, classes, file) -> list:
+        if self.facts_only:
+            return []
+        return [cls(file, self.setup.settings[cls.meta.id], self.findings) for cls in classes]
+
+    def extractors(self, language: str, file) -> list:
+        return [cls(file, self.facts) for cls in self.setup.extractors if language in cls.languages]
+
+
+def _analyse_python(source, text: str, run: _Run, run_rules: bool):
     from .python.context import PythonFile
     from .python.embedded import EmbeddedSql
     from .python.parse import ParseFailure, parse_python
     from .python.walk import build_dispatch, walk
 
+    setup, findings = run.setup, run.findings
     file = PythonFile(source.path, source.relpath, text)
     tree = parse_python(text, source.relpath)
     if isinstance(tree, ParseFailure):
-        _add_engine(findings, file, setup, PARSE_ERROR,
-                    Location(source.relpath, tree.line, tree.column), tree.message)
+        if not run.facts_only:
+            _add_engine(findings, file, setup, PARSE_ERROR,
+                        Location(source.relpath, tree.line, tree.column), tree.message)
         return file
     file.tree = tree
     if not run_rules:
         return file
-    rules = [rule(file, setup.settings[rule.meta.id], findings) for rule in setup.python_rules]
+    rules = run.rules(setup.python_rules, file)
+    extractors = run.extractors("python", file)
     visitors: list[object] = [file.names]
-    if setup.sql_rules or rules:
-        visitors.append(EmbeddedSql(file, setup.sinks, setup.config.sql_dialect))
+    # The engine's own visitors go first, so that rules see a node's embedded SQL.
+    visitors.append(EmbeddedSql(file, setup.sinks, setup.config.sql_dialect))
     visitors.extend(rules)
+    visitors.extend(extractors)
     enter, leave = build_dispatch(visitors)
     failed: set[int] = set()
 
@@ -212,21 +323,22 @@ def _analyse_python(source, text: str, setup: Setup, findings: list[Finding], ru
             node, "lineno") else Location(file.relpath, 1))
 
     walk(tree, file.ancestors, enter, leave, on_error)
-    for rule in rules:
-        if id(rule) in failed:
+    for visitor in rules + extractors:
+        if id(visitor) in failed:
             continue
         try:
-            rule.finish()
+            visitor.finish()
         except Exception as exc:
-            _rule_failed(findings, file, setup, rule, exc, Location(file.relpath, 1))
+            _rule_failed(findings, file, setup, visitor, exc, Location(file.relpath, 1))
     statements = [call.statement for call in getattr(file, "sql_calls", []) if call.statement]
-    _run_sql_rules(file, statements, setup, findings)
+    _run_sql_rules(file, statements, run)
     return file
 
 
-def _analyse_sql(source, text: str, setup: Setup, findings: list[Finding], run_rules: bool):
+def _analyse_sql(source, text: str, run: _Run, run_rules: bool):
     from .sql.statements import SqlStatement, parse_one, split_statements
 
+    setup = run.setup
     file = SourceFile(source.path, source.relpath, text)
     dialect = setup.config.sql_dialect
     statements = []
@@ -235,39 +347,37 @@ def _analyse_sql(source, text: str, setup: Setup, findings: list[Finding], run_r
         tree, error = parse_one(chunk, dialect)
         whole = file.location_of_offsets(start, start + len(chunk.rstrip()))
         if tree is None:
-            if error and error != "empty statement":
-                _add_engine(findings, file, setup, PARSE_ERROR, Location(
+            if error and error != "empty statement" and not run.facts_only:
+                _add_engine(run.findings, file, setup, PARSE_ERROR, Location(
                     file.relpath, whole.line, whole.column),
                     f"SQL statement not parsed ({dialect}): {error}; the rest of the file is still checked")
             continue
         statements.append(SqlStatement(
             chunk, tree, (lambda s, e, base=start: file.location_of_offsets(base + s, base + e)), whole))
     if run_rules:
-        _run_sql_rules(file, statements, setup, findings)
+        _run_sql_rules(file, statements, run)
     return file
 
 
-def _analyse_text(source, text: str, setup: Setup, findings: list[Finding]):
+def _analyse_text(source, text: str, run: _Run):
     file = SourceFile(source.path, source.relpath, text)
-    for rule_cls in setup.text_rules:
-        rule = rule_cls(file, setup.settings[rule_cls.meta.id], findings)
+    for rule in run.rules(run.setup.text_rules, file):
         try:
             rule.check_text()
         except Exception as exc:
-            _rule_failed(findings, file, setup, rule, exc, Location(file.relpath, 1))
+            _rule_failed(run.findings, file, run.setup, rule, exc, Location(file.relpath, 1))
     return file
 
 
-def _run_sql_rules(file, statements, setup: Setup, findings: list[Finding]) -> None:
+def _run_sql_rules(file, statements, run: _Run) -> None:
     if not statements:
         return
-    for rule_cls in setup.sql_rules:
-        rule = rule_cls(file, setup.settings[rule_cls.meta.id], findings)
+    for checker in run.rules(run.setup.sql_rules, file) + run.extractors("sql", file):
         for statement in statements:
             try:
-                rule.check(statement)
+                checker.check(statement)
             except Exception as exc:
-                _rule_failed(findings, file, setup, rule, exc, statement.whole)
+                _rule_failed(run.findings, file, run.setup, checker, exc, statement.whole)
                 break
 
 
@@ -280,6 +390,7 @@ def _rule_failed(findings, file, setup: Setup, rule, exc: BaseException, where: 
 
 
 def _add_engine(findings, file, setup: Setup, rule_id: str, where: Location, message: str) -> None:
+    """An engine finding (BL900-BL903); `file` gives the snippet and may be None."""
     if not setup.wants(rule_id):
         return
     meta = all_rules()[rule_id].meta
@@ -294,17 +405,20 @@ def _engine_finding(result: FileResult, setup: Setup, rule_id: str, where: Locat
                                        message, where))
 
 
-def _finish(file, findings: list[Finding], found, setup: Setup, result: FileResult) -> None:
-    findings = _dedupe(findings)
-    suppressions.apply(findings, found)
-    ignored_here = _per_file_ignored(file.relpath, setup.config)
+def finalize(result: FileResult, extra: list[Finding], setup: Setup) -> tuple[list[Finding], int]:
+    """Apply suppression comments and per-file-ignores to a file's findings (its own and
+    those project rules made in it), report unused suppressions, and fingerprint what is
+    left. Returns (kept findings, number suppressed)."""
+    findings = _dedupe(result.findings + extra)
+    suppressions.apply(findings, result.suppressions)
+    ignored_here = _per_file_ignored(result.relpath, setup.config)
     for finding in findings:
         if finding.rule_id in ignored_here:
             finding.suppressed = True
-    findings.extend(_suppression_findings(file, found, setup))
+    findings.extend(_unused_suppressions(result, setup))
     assign_fingerprints(findings)
-    result.suppressed = sum(f.suppressed for f in findings)
-    result.findings = [f for f in findings if not f.suppressed]
+    kept = [f for f in findings if not f.suppressed]
+    return kept, len(findings) - len(kept)
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:
@@ -329,25 +443,23 @@ def _per_file_ignored(relpath: str, config: Config) -> set[str]:
     return ids
 
 
-def _suppression_findings(file, found, setup: Setup) -> list[Finding]:
+def _unused_suppressions(result: FileResult, setup: Setup) -> list[Finding]:
     out: list[Finding] = []
+    if not setup.wants(UNUSED_IGNORE):
+        return out
     known = all_rules()
-    for suppression in found:
-        where = Location(file.relpath, suppression.line, suppression.column,
-                         suppression.line, suppression.end_column)
-        if not suppression.ids:
-            _add_engine(out, file, setup, BLANKET_IGNORE, where,
-                        "suppression names no rule, so it suppresses nothing: write "
-                        "`backendlint: ignore[BLxxx]`")
-            continue
+    meta = known[UNUSED_IGNORE].meta
+    for suppression in result.suppressions:
         for rule_id in suppression.ids:
             if rule_id not in known:
-                _add_engine(out, file, setup, UNUSED_IGNORE, where,
-                            f"suppression names unknown rule {rule_id!r}")
+                message = f"suppression names unknown rule {rule_id!r}"
             elif rule_id in setup.active and rule_id not in suppression.used \
                     and not issubclass(known[rule_id], EngineRule):
-                _add_engine(out, file, setup, UNUSED_IGNORE, where,
-                            f"suppression of {rule_id} is unused: nothing here is reported by {rule_id}")
+                message = f"suppression of {rule_id} is unused: nothing here is reported by {rule_id}"
+            else:
+                continue
+            out.append(Finding(meta.id, meta.name, meta.severity, meta.confidence, message,
+                               suppression.location(result.relpath), snippet=suppression.source_line))
     return out
 
 

@@ -148,6 +148,21 @@ class TextRule(Rule):
                           snippet, **extra)
 
 
+class ProjectRule(Rule):
+    """Runs once per run, after every file, over the facts of the whole project
+    (`needs` names the fact kinds it reads). `self.file` gives code snippets for any
+    location; `report_at(location, ...)` reports in whichever file the location is."""
+
+    needs: ClassVar[tuple[str, ...]] = ()
+
+    def check_project(self, facts) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def report_at(self, location: Location, message: str, *, confidence: Confidence | None = None,
+                  snippet: str | None = None, **extra) -> Finding:
+        return self._emit(location, message, confidence, snippet, **extra)
+
+
 class EngineRule(Rule):
     """Findings the engine itself makes (syntax errors, internal errors, suppression
     comments). They have metadata and docs like any rule but no visitor."""
