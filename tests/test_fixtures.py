@@ -14,8 +14,11 @@ from backendlint.engine import Setup, analyse_file
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 RULE_DIRS = sorted(p for p in FIXTURES.glob("BL[0-9][0-9][0-9]") if p.is_dir())
+# Folders with a pyproject.toml are fixture projects, run whole by test_project_fixtures.py.
+PROJECT_DIRS = {p.parent for d in RULE_DIRS for p in d.glob("*/pyproject.toml")}
 CASES = sorted(p for d in RULE_DIRS for p in d.rglob("*") if p.is_file() and classify(p)
-               in ("python", "sql") and not p.name.endswith(".fixed.py"))
+               in ("python", "sql") and not p.name.endswith(".fixed.py")
+               and not PROJECT_DIRS.intersection(p.parents))
 
 
 def run_fixture(path: Path, rule_ids: set[str]):

@@ -51,6 +51,13 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("rules", help="list the rules")
     explain = commands.add_parser("explain", help="show a rule's documentation")
     explain.add_argument("rule", help="rule id or name, e.g. BL101 or sql-string-built")
+
+    from .commands import all_commands
+
+    for command in all_commands():
+        sub = commands.add_parser(command.NAME, help=command.HELP)
+        sub.set_defaults(command_module=command)
+        command.add_arguments(sub)
     return parser
 
 
@@ -71,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
             return _rules()
         if args.command == "explain":
             return _explain(args.rule)
+        if getattr(args, "command_module", None) is not None:
+            return args.command_module.run(args)
     except KeyboardInterrupt:
         print("backendlint: interrupted", file=sys.stderr)
         return EXIT_ERROR
