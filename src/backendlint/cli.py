@@ -17,6 +17,16 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_ERROR, f"backendlint: error: {message}\n")
 
 
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
+
+
 def _csv(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
@@ -46,8 +56,16 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--force-exclude", action="store_true",
                        help="apply excludes to files named on the command line too (for pre-commit)")
     check.add_argument("--sql-dialect", help="SQL dialect for sqlglot (default: postgres)")
+    check.add_argument("-j", "--jobs", type=_positive_int, default=None,
+                       help="worker processes (default: the number of CPUs)")
+    check.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    check.add_argument("--cache-dir", type=Path,
+                       help="cache folder (default: .backendlint_cache in the project root)")
     check.add_argument("-v", "--verbose", action="store_true", help="tracebacks and notes")
 
+    clean = commands.add_parser("clean", help="delete the cache")
+    clean.add_argument("paths", nargs="*", type=Path, metavar="PATH")
+    clean.add_argument("--cache-dir", type=Path)
     commands.add_parser("rules", help="list the rules")
     explain = commands.add_parser("explain", help="show a rule's documentation")
     explain.add_argument("rule", help="rule id or name, e.g. BL101 or sql-string-built")
@@ -76,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
             return _check(args)
         if args.command == "rules":
             return _rules()
+        if args.command == "clean":
+            return _clean(args)
         if args.command == "explain":
             return _explain(args.rule)
         if getattr(args, "command_module", None) is not None:
@@ -125,7 +145,15 @@ def _check(args) -> int:
         config.sql_dialect = config_module.validate_dialect(args.sql_dialect, "--sql-dialect")
     config.force_exclude = args.force_exclude
 
-    report = check(args.paths, config, verbose=args.verbose)
+    import os
+
+    from .cache import default_dir
+
+    cache_dir = None if args.no_cache else (args.cache_dir or default_dir(config.root))
+    jobs = args.jobs or os.cpu_count() or 1
+    with _progress(args) as progress:
+        report = check(args.paths, config, verbose=args.verbose, jobs=jobs, cache_dir=cache_dir,
+                       progress=progress)
     for missing in report.missing:
         print(f"backendlint: error: {missing}: no such file or folder", file=sys.stderr)
 
@@ -150,6 +178,46 @@ def _check(args) -> int:
     if args.exit_zero:
         return EXIT_CLEAN
     return EXIT_FINDINGS if report.failing(config.fail_on) else EXIT_CLEAN
+
+
+class _progress:
+    """A progress bar on stderr for long runs, only when stderr is a terminal."""
+
+    MIN_FILES = 200
+
+    def __init__(self, args) -> None:
+        self.enabled = sys.stderr.isatty() and not args.quiet and args.color != "never"
+        self.bar = self.task = None
+
+    def __enter__(self):
+        return self.update if self.enabled else None
+
+    def update(self, done: int, total: int) -> None:
+        if total < self.MIN_FILES:
+            return
+        if self.bar is None:
+            from rich.progress import Progress
+
+            from .report.console import make_console
+
+            self.bar = Progress(console=make_console(sys.stderr), transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task("checking", total=total)
+        self.bar.update(self.task, completed=done, total=total)
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _clean(args) -> int:
+    from . import config as config_module
+    from .cache import clean, default_dir
+
+    config = config_module.load(args.paths)
+    folder = args.cache_dir or default_dir(config.root)
+    print(f"removed {folder}" if clean(folder) else f"no cache at {folder}")
+    return EXIT_CLEAN
 
 
 def _console_text(report, args) -> str:
@@ -201,8 +269,9 @@ def _explain(key: str) -> int:
     rule = lookup(key)
     if rule is None:
         rules = all_rules()
+        hint = suggest(key, list(rules) + [r.meta.name for r in rules.values()])
         print(f"backendlint: error: unknown rule {key!r}"
-              f"{suggest(key, list(rules) + [r.meta.name for r in rules.values()])}", file=sys.stderr)
+              f"{hint or ' (run `backendlint rules` to list them)'}", file=sys.stderr)
         return EXIT_ERROR
     make_console().print(Markdown(rule_markdown(rule)))
     return EXIT_CLEAN

@@ -103,18 +103,36 @@ class Report:
     suppressed: int = 0
     notices: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    cache_hits: int = 0
 
     def failing(self, fail_on: Severity) -> list[Finding]:
         return [f for f in self.findings if f.severity >= fail_on]
 
 
-def check(paths: list[Path], config: Config, verbose: bool = False) -> Report:
-    """Analyse `paths` (files or folders) under `config`: the library entry point."""
+def check(paths: list[Path], config: Config, verbose: bool = False, jobs: int = 1,
+          cache_dir: Path | None = None, progress=None) -> Report:
+    """Analyse `paths` (files or folders) under `config`: the library entry point.
+
+    `jobs` > 1 analyses files in that many worker processes; `cache_dir` turns the
+    content cache on (the CLI uses `<root>/.backendlint_cache`); `progress(done, total)`
+    is called as files complete. The report is the same whatever these are."""
     setup = Setup.build(config, verbose)
     found = discovery.discover(paths or [Path(".")], config)
     report = Report(config, setup.active, notices=found.notices, missing=found.missing)
-    results = [analyse_file(source, setup) for source in found.files]
-    project_findings = _run_project_rules(setup, results, found)
+    cache = None
+    if cache_dir is not None:
+        from .cache import Cache, run_key
+
+        cache = Cache(cache_dir, run_key(setup))
+    pool = _Pool(setup, jobs, cache, progress)
+    results = pool.analyse(found.files, facts_only=False)
+    project_findings = _run_project_rules(setup, results, found, pool)
+    if cache is not None:
+        cache.prune_missing(setup.config.root)
+        note = cache.save()
+        if note and verbose:
+            report.notices.append(note)
+    report.cache_hits = cache.hits if cache is not None else 0
     for result in results:
         kept, suppressed = finalize(result, project_findings.get(result.relpath, []), setup)
         report.files += 1
@@ -132,7 +150,7 @@ def check(paths: list[Path], config: Config, verbose: bool = False) -> Report:
     return report
 
 
-def _run_project_rules(setup: Setup, results: list[FileResult], found) -> dict[str, list[Finding]]:
+def _run_project_rules(setup: Setup, results: list[FileResult], found, pool) -> dict[str, list[Finding]]:
     """Project rules over the facts of the whole project. When only some files were named
     (pre-commit), the facts of the rest of the project are gathered too, but findings are
     kept for the named files only."""
@@ -144,9 +162,9 @@ def _run_project_rules(setup: Setup, results: list[FileResult], found) -> dict[s
     if any(source.explicit for source in found.files):
         named = {source.relpath for source in found.files}
         rest = discovery.discover([setup.config.root], setup.config)
-        for source in rest.files:
-            if source.relpath not in named:
-                facts.extend(analyse_file(source, setup, facts_only=True).facts)
+        others = [source for source in rest.files if source.relpath not in named]
+        for result in pool.analyse(others, facts_only=True):
+            facts.extend(result.facts)
     project = ProjectFacts(facts)
     sources = ProjectSources(setup.config.root)
     findings: list[Finding] = []
@@ -184,6 +202,88 @@ class ProjectSources:
     def snippet(self, location: Location) -> str:
         source = self.file(location.path)
         return source.snippet(location) if source else ""
+
+
+# -- many files: cache and worker processes -----------------------------------------
+
+# Below this many files to analyse, starting worker processes costs more than it saves.
+PARALLEL_MIN_FILES = 48
+_WORKER_SETUP: Setup | None = None
+
+
+class _Pool:
+    """Analyses lists of files: from the cache where it can, else in this process or in
+    worker processes. Results come back in the order of the input, whatever the jobs."""
+
+    def __init__(self, setup: Setup, jobs: int, cache, progress) -> None:
+        self.setup, self.jobs, self.cache, self.progress = setup, max(1, jobs), cache, progress
+
+    def analyse(self, sources: list, facts_only: bool) -> list[FileResult]:
+        results: list[FileResult | None] = [None] * len(sources)
+        todo: list[int] = []
+        for index, source in enumerate(sources):
+            hit = self.cache.get(source.relpath, source.path, facts_only) if self.cache else None
+            if hit is not None:
+                results[index] = hit
+            else:
+                todo.append(index)
+        done = len(sources) - len(todo)
+        if self.progress:
+            self.progress(done, len(sources))
+        pending = [sources[i] for i in todo]
+        if self.jobs > 1 and len(pending) >= PARALLEL_MIN_FILES:
+            computed = self._in_workers(pending, facts_only, done, len(sources))
+        else:
+            computed = []
+            for source in pending:
+                computed.append(analyse_file(source, self.setup, facts_only))
+                done += 1
+                if self.progress:
+                    self.progress(done, len(sources))
+        for index, result in zip(todo, computed):
+            results[index] = result
+            if self.cache is not None:
+                self.cache.put(sources[index].relpath, sources[index].path, facts_only, result)
+        return results  # type: ignore[return-value]
+
+    def _in_workers(self, sources: list, facts_only: bool, done: int, total: int) -> list[FileResult]:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        global _WORKER_SETUP
+        # Small batches balance the load; several per worker amortise the round trips.
+        size = max(4, min(64, len(sources) // (self.jobs * 8) or 1))
+        batches = [sources[i:i + size] for i in range(0, len(sources), size)]
+        methods = multiprocessing.get_all_start_methods()
+        # fork shares the already imported modules and the built Setup with the workers.
+        context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        _WORKER_SETUP = self.setup
+        try:
+            with ProcessPoolExecutor(max_workers=self.jobs, mp_context=context,
+                                     initializer=_init_worker,
+                                     initargs=(self.setup.config, self.setup.verbose)) as pool:
+                futures = [pool.submit(_work, batch, facts_only) for batch in batches]
+                out: list[FileResult] = []
+                for future in futures:
+                    batch_results = future.result()
+                    out.extend(batch_results)
+                    done += len(batch_results)
+                    if self.progress:
+                        self.progress(done, total)
+                return out
+        finally:
+            _WORKER_SETUP = None
+
+
+def _init_worker(config: Config, verbose: bool) -> None:
+    global _WORKER_SETUP
+    if _WORKER_SETUP is None:  # spawned, not forked: build the setup here
+        _WORKER_SETUP = Setup.build(config, verbose)
+
+
+def _work(batch: list, facts_only: bool) -> list[FileResult]:
+    assert _WORKER_SETUP is not None
+    return [analyse_file(source, _WORKER_SETUP, facts_only) for source in batch]
 
 
 # -- one file ------------------------------------------------------------------------

@@ -1,0 +1,231 @@
+"""The content cache: per-file analysis results (findings before suppression, suppression
+comments, facts) kept between runs in `.backendlint_cache/` at the project root.
+
+A file's entry is reused when its size and modification time, or else its content hash,
+are unchanged; the whole cache is keyed by the tool's own code, the knowledge bases and
+the effective configuration, so any change there starts afresh. It is JSON, never
+pickle: a cache folder committed by an untrusted pull request must not be able to run
+code. A corrupt or half-written cache is ignored and rebuilt; writes are atomic, so two
+concurrent runs cannot leave a broken file (the last one to finish wins)."""
+from __future__ import annotations
+
+import dataclasses
+import enum
+import hashlib
+import importlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+
+CACHE_DIR_NAME = ".backendlint_cache"
+FORMAT = 1
+
+
+def default_dir(root: Path) -> Path:
+    return root / CACHE_DIR_NAME
+
+
+def _tool_fingerprint() -> str:
+    """The tool's version and the state of its own code and knowledge files, so that a
+    development checkout never serves results computed by older rules."""
+    package = Path(__file__).resolve().parent
+    digest = hashlib.sha256(__version__.encode())
+    from .knowledge import rules_dir
+
+    for folder, pattern in ((package, "*.py"), (rules_dir(), "*.toml")):
+        for path in sorted(folder.rglob(pattern)):
+            stat = path.stat()
+            digest.update(f"{path.relative_to(folder)}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    return digest.hexdigest()
+
+
+def run_key(setup) -> str:
+    """Everything besides a file's content that can change its analysis."""
+    config = setup.config
+    extra_knowledge = []
+    for name in config.extend_knowledge:
+        try:
+            extra_knowledge.append(hashlib.sha256(Path(name).read_bytes()).hexdigest())
+        except OSError:
+            extra_knowledge.append(f"missing:{name}")
+    material = {
+        "format": FORMAT,
+        "tool": _tool_fingerprint(),
+        "rules": sorted(setup.active),
+        "settings": {k: v for k, v in sorted(setup.settings.items())},
+        "dialect": config.sql_dialect,
+        "knowledge": extra_knowledge,
+        "verbose": setup.verbose,
+    }
+    return hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()[:24]
+
+
+class Cache:
+    def __init__(self, folder: Path, key: str) -> None:
+        self.folder = folder
+        self.path = folder / f"results-{key}.json"
+        self.entries: dict[str, dict] = {}
+        self.hits = 0
+        self._dirty = False
+        self._load()
+
+    def _load(self) -> None:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            if isinstance(data, dict) and data.get("format") == FORMAT and isinstance(data.get("files"), dict):
+                self.entries = data["files"]
+        except (OSError, ValueError):
+            self.entries = {}  # missing, truncated or foreign: start afresh
+
+    @staticmethod
+    def stamp(path: Path) -> tuple[int, int] | None:
+        try:
+            stat = path.stat()
+        except OSError:
+            return None
+        return stat.st_size, stat.st_mtime_ns
+
+    def get(self, relpath: str, path: Path, facts_only: bool):
+        """The cached FileResult for this file, or None."""
+        from .engine import FileResult
+
+        entry = self.entries.get(_entry_key(relpath, facts_only))
+        stamp = self.stamp(path)
+        if not entry or stamp is None:
+            return None
+        if tuple(entry.get("stamp", ())) != stamp:
+            try:
+                digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            except OSError:
+                return None
+            if digest != entry.get("sha256"):
+                return None
+            entry["stamp"] = list(stamp)  # touched but unchanged: remember the new time
+            self._dirty = True
+        try:
+            result = decode(entry["result"])
+        except Exception:  # a damaged entry is a miss, never an error
+            return None
+        if not isinstance(result, FileResult):
+            return None
+        self.hits += 1
+        return result
+
+    def put(self, relpath: str, path: Path, facts_only: bool, result) -> None:
+        stamp = self.stamp(path)
+        if stamp is None:
+            return
+        try:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError:
+            return
+        self.entries[_entry_key(relpath, facts_only)] = {
+            "stamp": list(stamp), "sha256": digest, "result": encode(result)}
+        self._dirty = True
+
+    def prune_missing(self, root: Path) -> None:
+        """Forget files that are gone, so the cache does not grow forever."""
+        for key in list(self.entries):
+            if not (root / key.split("\0", 1)[-1]).exists():
+                del self.entries[key]
+                self._dirty = True
+
+    def save(self) -> str | None:
+        """Write atomically; returns a note when the cache could not be written."""
+        if not self._dirty:
+            return None
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            ignore = self.folder / ".gitignore"
+            if not ignore.exists():
+                ignore.write_text("# Created by backendlint: the cache is never committed.\n*\n")
+            handle, temp = tempfile.mkstemp(prefix=".results-", suffix=".tmp", dir=self.folder)
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                json.dump({"format": FORMAT, "files": self.entries}, stream, separators=(",", ":"))
+            os.replace(temp, self.path)
+            for old in self.folder.glob("results-*.json"):
+                if old != self.path:  # results of another configuration or tool version
+                    old.unlink(missing_ok=True)
+        except OSError as exc:
+            return f"cache not written ({self.folder}): {exc.strerror or exc}"
+        return None
+
+
+def _entry_key(relpath: str, facts_only: bool) -> str:
+    return ("facts\0" if facts_only else "full\0") + relpath
+
+
+def clean(folder: Path) -> bool:
+    import shutil
+
+    if not folder.is_dir():
+        return False
+    shutil.rmtree(folder, ignore_errors=True)
+    return True
+
+
+# -- JSON encoding of results ----------------------------------------------------------
+# Dataclasses become {"@": "module:Class", ...fields}; enums {"@enum": ..., "value": ...};
+# tuples and sets are tagged so facts (frozen, hashable) come back equal. Only classes
+# of backendlint itself are ever rebuilt.
+
+def encode(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        out = {"@": f"{type(value).__module__}:{type(value).__qualname__}"}
+        for item in dataclasses.fields(value):
+            out[item.name] = encode(getattr(value, item.name))
+        return out
+    if isinstance(value, enum.Enum):
+        return {"@enum": f"{type(value).__module__}:{type(value).__qualname__}", "value": value.value}
+    if isinstance(value, tuple):
+        return {"@tuple": [encode(v) for v in value]}
+    if isinstance(value, (set, frozenset)):
+        return {"@set": sorted((encode(v) for v in value), key=repr)}
+    if isinstance(value, list):
+        return [encode(v) for v in value]
+    if isinstance(value, dict):
+        return {"@dict": [[encode(k), encode(v)] for k, v in value.items()]}
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    raise TypeError(f"cannot cache a {type(value).__name__}")
+
+
+def decode(value: Any) -> Any:
+    if isinstance(value, list):
+        return [decode(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "@" in value:
+        cls = _backendlint_class(value["@"])
+        if not dataclasses.is_dataclass(cls):
+            raise ValueError(f"not a dataclass: {value['@']}")
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        kwargs = {k: decode(v) for k, v in value.items() if k != "@" and k in fields and fields[k].init}
+        obj = cls(**kwargs)
+        for name, item in fields.items():  # fields set after __init__ (init=False)
+            if not item.init and name in value:
+                object.__setattr__(obj, name, decode(value[name]))
+        return obj
+    if "@enum" in value:
+        return _backendlint_class(value["@enum"])(value["value"])
+    if "@tuple" in value:
+        return tuple(decode(v) for v in value["@tuple"])
+    if "@set" in value:
+        return {decode(v) for v in value["@set"]}
+    if "@dict" in value:
+        return {decode(k): decode(v) for k, v in value["@dict"]}
+    raise ValueError("unknown cache value")
+
+
+def _backendlint_class(name: str):
+    module_name, _, qualname = name.partition(":")
+    if module_name != "backendlint" and not module_name.startswith("backendlint."):
+        raise ValueError(f"refusing to rebuild {name}")
+    obj: Any = importlib.import_module(module_name)
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    return obj
