@@ -56,6 +56,15 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--force-exclude", action="store_true",
                        help="apply excludes to files named on the command line too (for pre-commit)")
     check.add_argument("--sql-dialect", help="SQL dialect for sqlglot (default: postgres)")
+    check.add_argument("--baseline", type=Path, metavar="FILE",
+                       help="report only findings not recorded in this baseline file")
+    check.add_argument("--write-baseline", type=Path, metavar="FILE",
+                       help="record the current findings as the baseline and exit 0")
+    check.add_argument("--show-stale", action="store_true",
+                       help="list baseline entries that no longer match a finding")
+    check.add_argument("--diff", nargs="?", const="", default=None, metavar="REV",
+                       help="report only findings on lines changed since REV (default: the "
+                            "merge base with the default branch, else HEAD); needs git")
     check.add_argument("-j", "--jobs", type=_positive_int, default=None,
                        help="worker processes (default: the number of CPUs)")
     check.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
@@ -104,11 +113,13 @@ def main(argv: list[str] | None = None) -> int:
         print("backendlint: interrupted", file=sys.stderr)
         return EXIT_ERROR
     except Exception as exc:  # configuration and usage errors are expected; bugs are not
+        from .baseline import BaselineError
+        from .changed_lines import DiffError
         from .config import ConfigError
         from .knowledge import KnowledgeError
         from .registry import SelectorError
 
-        if isinstance(exc, (ConfigError, SelectorError, KnowledgeError)):
+        if isinstance(exc, (ConfigError, SelectorError, KnowledgeError, BaselineError, DiffError)):
             print(f"backendlint: error: {exc}", file=sys.stderr)
         else:
             print(f"backendlint: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
@@ -156,6 +167,14 @@ def _check(args) -> int:
                        progress=progress)
     for missing in report.missing:
         print(f"backendlint: error: {missing}: no such file or folder", file=sys.stderr)
+    if args.write_baseline is not None:
+        from .baseline import Baseline
+
+        Baseline.of(report.findings).write(args.write_baseline)
+        print(f"backendlint: wrote {len(report.findings)} findings to baseline {args.write_baseline}",
+              file=sys.stderr)
+        return EXIT_ERROR if report.missing else EXIT_CLEAN
+    _narrow(report, args, config)
 
     fmt = args.output_format
     if fmt == "console" and args.output_file is None:
@@ -218,6 +237,31 @@ def _clean(args) -> int:
     folder = args.cache_dir or default_dir(config.root)
     print(f"removed {folder}" if clean(folder) else f"no cache at {folder}")
     return EXIT_CLEAN
+
+
+def _narrow(report, args, config) -> None:
+    """Keep only new findings (--baseline) on changed lines (--diff). Project rules and
+    fingerprints already saw the whole project."""
+    baseline_path = args.baseline or config.baseline
+    if baseline_path is not None:
+        from .baseline import Baseline
+
+        new, known, stale = Baseline.read(Path(baseline_path)).split(report.findings)
+        report.findings = new
+        report.notices.append(f"{len(known)} findings in the baseline {baseline_path} not shown")
+        if args.show_stale:
+            for entry in stale:
+                report.notices.append(f"stale baseline entry (fixed or gone): {entry.get('path')} "
+                                      f"{entry.get('rule_id')} {entry.get('code', '')}")
+            if not stale:
+                report.notices.append("no stale baseline entries")
+    if args.diff is not None:
+        from .changed_lines import changed_lines, on_changed_line
+
+        rev, changed = changed_lines(config.root, args.diff or None)
+        before = len(report.findings)
+        report.findings = [f for f in report.findings if on_changed_line(f, changed)]
+        report.notices.append(f"--diff {rev}: {before - len(report.findings)} findings on unchanged lines not shown")
 
 
 def _console_text(report, args) -> str:

@@ -41,6 +41,7 @@ class Config:
     extend_knowledge: list[str] = field(default_factory=list)
     respect_gitignore: bool = True
     force_exclude: bool = False
+    baseline: Path | None = None
     rule_options: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def rule_ids(self) -> set[str]:
@@ -66,6 +67,7 @@ _KEYS: dict[str, tuple[type, str]] = {
     "sql-dialect": (str, "sql_dialect"),
     "extend-knowledge": (list, "extend_knowledge"),
     "respect-gitignore": (bool, "respect_gitignore"),
+    "baseline": (str, "baseline"),
     "rules": (dict, "rule_options"),
 }
 CONFIG_KEYS = tuple(_KEYS)
@@ -113,7 +115,11 @@ def load(paths: list[Path], config_file: Path | None = None) -> Config:
     else:
         first = paths[0] if paths else Path.cwd()
         source, table = find_config(first if first.exists() else Path.cwd())
-    root = source.parent if source else _git_root(paths[0] if paths else Path.cwd()) or Path.cwd()
+    first = (paths[0] if paths else Path.cwd()).absolute()
+    # The project root: the configuration's folder, else the git work tree, else the
+    # folder named first. Paths in every report are relative to it.
+    root = source.parent if source else _git_root(first) or (
+        first if first.is_dir() else first.parent)
     config = Config(root=root.resolve(), source=source)
     if table:
         apply_table(config, table, str(source))
@@ -145,6 +151,8 @@ def apply_table(config: Config, table: dict, where: str) -> None:
             for path in value:
                 if not Path(path).is_file():
                     raise ConfigError(f"{where}: 'extend-knowledge': no such file {path}")
+        elif key == "baseline":
+            value = (Path(where).parent / value).resolve()
         elif key == "per-file-ignores":
             value = _per_file_ignores(value, where)
         elif key == "rules":
