@@ -65,6 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--diff", nargs="?", const="", default=None, metavar="REV",
                        help="report only findings on lines changed since REV (default: the "
                             "merge base with the default branch, else HEAD); needs git")
+    check.add_argument("--fix", action="store_true",
+                       help="apply the safe fixes of fixable rules, then report what is left")
+    check.add_argument("--diff-fix", "--dry-run", dest="diff_fix", action="store_true",
+                       help="show the fixes as a unified diff without writing anything")
     check.add_argument("-j", "--jobs", type=_positive_int, default=None,
                        help="worker processes (default: the number of CPUs)")
     check.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
@@ -165,6 +169,19 @@ def _check(args) -> int:
     with _progress(args) as progress:
         report = check(args.paths, config, verbose=args.verbose, jobs=jobs, cache_dir=cache_dir,
                        progress=progress)
+    if args.fix or args.diff_fix:
+        from . import fixes
+
+        outcome = fixes.apply(report, dry_run=args.diff_fix)
+        for error in outcome.errors:
+            print(f"backendlint: {error}", file=sys.stderr)
+        if args.diff_fix:
+            sys.stdout.write("".join(outcome.diffs))
+            return EXIT_CLEAN if not outcome.errors else EXIT_ERROR
+        if outcome.fixed:
+            print(f"backendlint: fixed {sum(outcome.fixed.values())} findings in "
+                  f"{len(outcome.fixed)} files", file=sys.stderr)
+            report = check(args.paths, config, verbose=args.verbose, jobs=jobs, cache_dir=cache_dir)
     for missing in report.missing:
         print(f"backendlint: error: {missing}: no such file or folder", file=sys.stderr)
     if args.write_baseline is not None:
