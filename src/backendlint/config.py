@@ -42,6 +42,7 @@ class Config:
     respect_gitignore: bool = True
     force_exclude: bool = False
     baseline: Path | None = None
+    max_file_size: int = 2 * 2**20  # bytes; larger files are skipped with a note
     rule_options: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def rule_ids(self) -> set[str]:
@@ -68,6 +69,7 @@ _KEYS: dict[str, tuple[type, str]] = {
     "extend-knowledge": (list, "extend_knowledge"),
     "respect-gitignore": (bool, "respect_gitignore"),
     "baseline": (str, "baseline"),
+    "max-file-size": (int, "max_file_size"),
     "rules": (dict, "rule_options"),
 }
 CONFIG_KEYS = tuple(_KEYS)
@@ -134,9 +136,10 @@ def apply_table(config: Config, table: dict, where: str) -> None:
             raise ConfigError(f"{where}: unknown key {key!r}{suggest(key, list(_KEYS))}")
         expected, attribute = _KEYS[key]
         if not isinstance(value, expected) or (expected is list and not all(
-                isinstance(v, str) for v in value)):
+                isinstance(v, str) for v in value)) or (expected is int and (
+                isinstance(value, bool) or value < 1)):
             kind = {list: "a list of strings", dict: "a table", str: "a string",
-                    bool: "true or false"}[expected]
+                    bool: "true or false", int: "a whole number"}[expected]
             raise ConfigError(f"{where}: {key!r} must be {kind}, got {value!r}")
         if key == "fail-on":
             try:

@@ -50,7 +50,8 @@ class Setup:
 
         sinks = knowledge.load("sql_sinks", tuple(config.extend_knowledge))
         sink_words = {name for entry in sinks.get("method", []) for name in entry.get("names", [])}
-        sink_words |= {entry["qualname"].rsplit(".", 1)[-1] for entry in sinks.get("function", [])}
+        sink_words |= {name.rsplit(".", 1)[-1] for entry in sinks.get("function", [])
+                       for name in [entry.get("qualname", "")] + list(entry.get("qualnames", [])) if name}
         from .extract import extractors_for
 
         project_rules = [r for r in active.values() if issubclass(r, ProjectRule)]
@@ -91,6 +92,7 @@ class FileResult:
     suppressions: list = field(default_factory=list)  # suppressions.Suppression
     facts: list = field(default_factory=list)  # facts.Fact
     parsed: bool = False
+    notes: list = field(default_factory=list)  # why a file was skipped (shown as notes)
 
 
 @dataclass
@@ -139,6 +141,7 @@ def check(paths: list[Path], config: Config, verbose: bool = False, jobs: int = 
         report.parsed += result.parsed
         report.suppressed += suppressed
         report.findings.extend(kept)
+        report.notices.extend(result.notes)
     # Findings in files outside the run's scope are dropped; a project rule's own failure
     # is not about any file and is always shown.
     analysed = {result.relpath for result in results}
@@ -175,6 +178,9 @@ def _run_project_rules(setup: Setup, results: list[FileResult], found, pool) -> 
         except Exception as exc:
             where = setup.config.source.name if setup.config.source else "."
             _rule_failed(findings, None, setup, rule, exc, Location(where, 1))
+    # Notes from project rules (why a rule stayed silent): shown with --verbose only.
+    if setup.verbose:
+        found.notices.extend(note for note in dict.fromkeys(project.notes))
     by_path: dict[str, list[Finding]] = {}
     for finding in findings:
         by_path.setdefault(finding.location.path, []).append(finding)
@@ -316,7 +322,17 @@ def _analyse(source: discovery.SourcePath, setup: Setup, result: FileResult, fac
     if not rules_for_kind and not report_parse_errors:
         return
     try:
+        size = source.path.stat().st_size
+        if size > setup.config.max_file_size:
+            # Huge files are nearly always generated or data; reading them would make
+            # memory grow with the input. Say so, and move on.
+            result.notes.append(f"{source.relpath}: {size / 2**20:.1f} MB is over max-file-size "
+                                f"({setup.config.max_file_size / 2**20:.1f} MB); not analysed")
+            return
         data = source.path.read_bytes()
+    except FileNotFoundError:
+        result.notes.append(f"{source.relpath}: vanished during the run; not analysed")
+        return
     except OSError as exc:
         _engine_finding(result, setup, PARSE_ERROR, Location(source.relpath, 1),
                         f"cannot read file: {exc.strerror or exc}")
@@ -442,6 +458,7 @@ def _analyse_sql(source, text: str, run: _Run, run_rules: bool):
     file = SourceFile(source.path, source.relpath, text)
     dialect = setup.config.sql_dialect
     statements = []
+    unparsed = []  # fact extractors see these too (tree None), e.g. a migration sqlglot cannot read
     for start, end in split_statements(text, dialect):
         chunk = text[start:end]
         tree, error = parse_one(chunk, dialect)
@@ -451,11 +468,22 @@ def _analyse_sql(source, text: str, run: _Run, run_rules: bool):
                 _add_engine(run.findings, file, setup, PARSE_ERROR, Location(
                     file.relpath, whole.line, whole.column),
                     f"SQL statement not parsed ({dialect}): {error}; the rest of the file is still checked")
+            if error != "empty statement":
+                unparsed.append(SqlStatement(chunk, None, lambda s, e, w=whole: w, whole, error=error))
             continue
         statements.append(SqlStatement(
             chunk, tree, (lambda s, e, base=start: file.location_of_offsets(base + s, base + e)), whole))
     if run_rules:
         _run_sql_rules(file, statements, run)
+        for extractor in run.extractors("sql", file) if unparsed else ():
+            if not getattr(extractor, "sees_unparsed", False):
+                continue
+            for statement in unparsed:
+                try:
+                    extractor.check(statement)
+                except Exception as exc:
+                    _rule_failed(run.findings, file, setup, extractor, exc, statement.whole)
+                    break
     return file
 
 

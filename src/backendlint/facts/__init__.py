@@ -27,6 +27,9 @@ class ProjectFacts:
 
     def __init__(self, facts: Iterable[Fact] = ()) -> None:
         self._by_kind: dict[str, list[Fact]] = defaultdict(list)
+        # Notes from project rules (why they stayed silent), shown by the engine in --verbose.
+        self.notes: list[str] = []
+        self.cache: dict = {}  # shared by project rules (e.g. the schema built once per run)
         for fact in facts:
             self._by_kind[fact.kind].append(fact)
         for items in self._by_kind.values():
