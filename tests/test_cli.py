@@ -31,7 +31,7 @@ def test_console_report_shows_rule_severity_message_and_frame(tmp_path, capsys):
     assert "bad.py" in out
     assert "2:17 BL101 [critical] SQL built with concatenation" in out
     assert '2 |     cur.execute("SELECT name FROM users WHERE id = " + uid)' in out
-    assert "1 finding in 1 files: 1 critical" in out
+    assert "1 finding in 1 file: 1 critical" in out
     assert "\x1b[" not in out  # plain when not a terminal
 
 

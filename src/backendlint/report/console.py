@@ -92,17 +92,20 @@ def _statistics(report, console) -> None:
                   f"{report.files - report.parsed} skipped by the prefilter or unreadable")
 
 
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
 def _summary(report, console) -> None:
     from rich.text import Text
 
     by_severity = Counter(f.severity for f in report.findings)
     console.print()
+    files = _plural(report.files, "file")
     if not report.findings:
-        line = Text(f"No findings in {report.files} file{'s' if report.files != 1 else ''}.",
-                    style="green")
+        line = Text(f"No findings in {files}.", style="green")
     else:
-        total = len(report.findings)
-        line = Text(f"{total} finding{'s' if total != 1 else ''} in {report.files} files: ")
+        line = Text(f"{_plural(len(report.findings), 'finding')} in {files}: ")
         parts = []
         for severity in sorted(Severity, reverse=True):
             if by_severity[severity]:
