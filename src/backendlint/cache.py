@@ -94,6 +94,10 @@ class Cache:
         from .engine import FileResult
 
         entry = self.entries.get(_entry_key(relpath, facts_only))
+        if entry is None and facts_only:
+            # A full analysis carries the same facts: a warm cache serves pre-commit runs,
+            # which want facts only from the files that were not named.
+            entry = self.entries.get(_entry_key(relpath, False))
         stamp = self.stamp(path)
         if not entry or stamp is None:
             return None
