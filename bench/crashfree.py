@@ -105,19 +105,19 @@ def _alarm(signum, frame):
 
 
 def fetch(pin: str, cache: Path) -> Path:
+    """The unpacked sdist of `pin`, downloaded once into `cache`."""
     target = cache / pin.replace("==", "-")
     if target.exists():
         return target
     download = cache / "downloads"
     download.mkdir(parents=True, exist_ok=True)
-    before = set(download.iterdir())
-    subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
-                    "--ignore-requires-python", pin, "-d", str(download)], check=True)
-    name, version = pin.split("==")
-    candidates = [p for p in set(download.iterdir()) - before] or [
-        p for p in download.iterdir() if version in p.name and
-        p.name.lower().replace("-", "_").startswith(name.lower().replace("-", "_"))]
-    archive = candidates[0]
+    archive = _archive(download, pin)
+    if archive is None:
+        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary",
+                        ":all:", "--ignore-requires-python", pin, "-d", str(download)], check=True)
+        archive = _archive(download, pin)
+        if archive is None:
+            raise SystemExit(f"{pin}: pip downloaded no sdist")
     unpack = cache / (".unpack-" + target.name)
     if archive.suffix == ".zip":
         zipfile.ZipFile(archive).extractall(unpack)
@@ -125,10 +125,22 @@ def fetch(pin: str, cache: Path) -> Path:
         with tarfile.open(archive) as tar:
             tar.extractall(unpack, filter="data")
     entries = list(unpack.iterdir())
-    (entries[0] if len(entries) == 1 else unpack).rename(target)
-    if unpack.exists():
-        unpack.rmdir() if not any(unpack.iterdir()) else None
+    if len(entries) == 1 and entries[0].is_dir():
+        entries[0].rename(target)
+        unpack.rmdir()
+    else:
+        unpack.rename(target)
     return target
+
+
+def _archive(download: Path, pin: str) -> Path | None:
+    name, version = pin.split("==")
+    stem = f"{name}-{version}".lower().replace("-", "_")
+    for path in sorted(download.iterdir()):
+        base = path.name.lower().removesuffix(".tar.gz").removesuffix(".zip").replace("-", "_")
+        if base == stem:
+            return path
+    return None
 
 
 if __name__ == "__main__":
