@@ -16,8 +16,11 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 RULE_DIRS = sorted(p for p in FIXTURES.glob("BL[0-9][0-9][0-9]") if p.is_dir())
 # Folders with a pyproject.toml are fixture projects, run whole by test_project_fixtures.py.
 PROJECT_DIRS = {p.parent for d in RULE_DIRS for p in d.glob("*/pyproject.toml")}
+# Config files (.env, YAML, TOML, INI, CFG) carry `#` annotations too; JSON has no comments
+# and is tested elsewhere.
+KINDS = ("python", "sql", "config")
 CASES = sorted(p for d in RULE_DIRS for p in d.rglob("*") if p.is_file() and classify(p)
-               in ("python", "sql") and not p.name.endswith(".fixed.py")
+               in KINDS and p.suffix != ".json" and not p.name.endswith(".fixed.py")
                and not PROJECT_DIRS.intersection(p.parents))
 
 
@@ -25,7 +28,11 @@ def run_fixture(path: Path, rule_ids: set[str]):
     config = Config(root=path.parent, select=sorted(rule_ids))
     setup = Setup.build(config)
     kind = classify(path)
-    return analyse_file(SourcePath(path.name, path, kind), setup).findings
+    # The relpath is the path inside the rule's fixture folder (`settings/dev.py`), so
+    # rules that judge file names and folders see them as in a project.
+    rule_dir = next((parent for parent in path.parents if parent in RULE_DIRS), path.parent)
+    relpath = path.relative_to(rule_dir).as_posix()
+    return analyse_file(SourcePath(relpath, path, kind), setup).findings
 
 
 @pytest.mark.parametrize("path", CASES, ids=lambda p: str(p.relative_to(FIXTURES)))
@@ -54,7 +61,7 @@ def test_fixture(path: Path):
 def test_every_rule_fixture_has_near_misses(rule_dir: Path):
     expect = ok = 0
     for path in rule_dir.rglob("*"):
-        if path.is_file() and classify(path) in ("python", "sql"):
+        if path.is_file() and classify(path) in KINDS and path.suffix != ".json":
             parsed = parse(path.read_text(encoding="utf-8"), "--" if path.suffix == ".sql" else "#")
             expect += sum(1 for _, rule in parsed.expect if rule == rule_dir.name)
             ok += sum(1 for _, rule in parsed.ok if rule == rule_dir.name)

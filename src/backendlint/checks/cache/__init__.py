@@ -1,0 +1,1 @@
+"""BL5xx: caches and background jobs."""

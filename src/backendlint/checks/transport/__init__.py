@@ -1,0 +1,1 @@
+"""BL3xx: transport security and web application configuration."""
