@@ -48,7 +48,8 @@ class Setup:
         text_rules = [r for r in active.values() if issubclass(r, TextRule)]
         from .python.embedded import SinkMatcher
 
-        sinks = knowledge.load("sql_sinks", tuple(config.extend_knowledge))
+        knowledge.configure(config.extend_knowledge)
+        sinks = knowledge.load("sql_sinks")
         sink_words = {name for entry in sinks.get("method", []) for name in entry.get("names", [])}
         sink_words |= {name.rsplit(".", 1)[-1] for entry in sinks.get("function", [])
                        for name in [entry.get("qualname", "")] + list(entry.get("qualnames", [])) if name}
@@ -360,12 +361,31 @@ def _analyse(source: discovery.SourcePath, setup: Setup, result: FileResult, fac
     else:
         file = _analyse_sql(source, text, run, run_rules)
         result.suppressions = suppressions.find_sql(text) if run_rules and not facts_only else []
+    _redact_secrets(result.findings, file)
     # Blanket ignores are findings whatever else the file holds.
     for suppression in result.suppressions:
         if not suppression.ids:
             _add_engine(result.findings, file, setup, BLANKET_IGNORE, suppression.location(file.relpath),
                         "suppression names no rule, so it suppresses nothing: write "
                         "`backendlint: ignore[BLxxx]`")
+
+
+def _redact_secrets(findings: list[Finding], file) -> None:
+    """Secret rules (BL201) list the secrets they found in `file.redactions` (secret ->
+    redacted form); no finding of any rule may show one of them in full."""
+    redactions = getattr(file, "redactions", None)
+    if not redactions:
+        return
+    for finding in findings:
+        for secret, shown in redactions.items():
+            # Quoted forms always; the bare value only when it cannot be an ordinary word.
+            bare = len(secret) >= 8 and any(not c.isalpha() for c in secret) and " " not in secret
+            for form, replacement in ((f'"{secret}"', f'"{shown}"'), (f"'{secret}'", f"'{shown}'"),
+                                      (secret, shown)):
+                if form is secret and not bare:
+                    continue
+                finding.snippet = finding.snippet.replace(form, replacement)
+                finding.message = finding.message.replace(form, replacement)
 
 
 def _prefilter(text: str, kind: str, setup: Setup) -> bool:

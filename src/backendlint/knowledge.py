@@ -40,9 +40,36 @@ def base_names() -> list[str]:
     return sorted(p.stem for p in rules_dir().glob("*.toml"))
 
 
-def load(name: str, extra_files: tuple[str, ...] = ()) -> dict[str, list[dict]]:
+# The run's `extend-knowledge` files, set once per run by the engine (and in each worker).
+_extra_files: tuple[str, ...] = ()
+
+
+def configure(extra_files) -> None:
+    """Use these extension files for every `load()` from now on."""
+    global _extra_files
+    extra = tuple(str(f) for f in extra_files)
+    if extra != _extra_files:
+        _extra_files = extra
+        for clear in _caches:
+            clear()
+
+
+_caches: list = []
+
+
+def cached(function):
+    """Like functools.lru_cache(maxsize=1) for a knowledge loader without arguments, but
+    forgotten when `configure()` changes the extension files."""
+    wrapped = lru_cache(maxsize=1)(function)
+    _caches.append(wrapped.cache_clear)
+    return wrapped
+
+
+def load(name: str, extra_files: tuple[str, ...] | None = None) -> dict[str, list[dict]]:
     """The knowledge base `name`: {table name: [entries]}, the shipped file first, then each
-    extension file's `[[name.table]]` entries appended."""
+    extension file's `[[name.table]]` entries appended (the configured ones by default)."""
+    if extra_files is None:
+        extra_files = _extra_files
     merged: dict[str, list[dict]] = {}
     for table, entries in _load_file(rules_dir() / f"{name}.toml").items():
         if isinstance(entries, list):

@@ -3,6 +3,7 @@ selectors (`BL101`, a prefix like `BL1`, a rule name, `ALL`) to rule ids."""
 from __future__ import annotations
 
 import difflib
+import os
 import importlib
 import pkgutil
 from functools import lru_cache
@@ -64,10 +65,20 @@ def expand(selector: str) -> set[str]:
 
 
 def suggest(word: str, candidates: list[str]) -> str:
-    close = difflib.get_close_matches(word, candidates, n=1, cutoff=0.5)
-    if not close:
-        close = difflib.get_close_matches(word.upper(), candidates, n=1, cutoff=0.5)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    """' (did you mean X?)' for the closest candidate, or ''. Ties in similarity go to the
+    longer common prefix (`BL1O1` means BL101, not BL211), then to the first in order."""
+    key = word.lower()
+    best, best_score = None, None
+    for candidate in sorted(candidates):
+        other = candidate.lower()
+        ratio = difflib.SequenceMatcher(None, key, other).ratio()
+        if ratio < 0.5:
+            continue
+        prefix = len(os.path.commonprefix([key, other]))
+        score = (round(ratio, 6), prefix)
+        if best_score is None or score > best_score:
+            best, best_score = candidate, score
+    return f" (did you mean {best!r}?)" if best else ""
 
 
 def resolve_selection(select: list[str] | None, extend_select: list[str], ignore: list[str]) -> set[str]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
-from functools import lru_cache
 
 from .. import knowledge
 from . import calls
@@ -62,7 +61,7 @@ class CacheKnowledge:
         return {name for (k, name), (t, _) in self.methods.items() if k == kind and t == table}
 
 
-@lru_cache(maxsize=1)
+@knowledge.cached
 def cache_knowledge() -> CacheKnowledge:
     return CacheKnowledge(knowledge.load("cache_clients"))
 

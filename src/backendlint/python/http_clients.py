@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
-from functools import lru_cache
 
 from .. import knowledge
 from . import calls
@@ -42,7 +41,7 @@ class HttpKnowledge:
         self.libraries = sorted({e.get("library", "") for table in base.values() for e in table})
 
 
-@lru_cache(maxsize=1)
+@knowledge.cached
 def http_knowledge() -> HttpKnowledge:
     return HttpKnowledge(knowledge.load("http_clients"))
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from .. import knowledge
 from . import calls
@@ -19,7 +18,7 @@ CELERY, RQ, DRAMATIQ = "celery", "rq", "dramatiq"
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
 
-@lru_cache(maxsize=1)
+@knowledge.cached
 def task_knowledge() -> dict[str, list[dict]]:
     return knowledge.load("task_queues")
 

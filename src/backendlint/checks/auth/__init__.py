@@ -1,0 +1,1 @@
+"""BL2xx: authentication, secrets, passwords, tokens, cookies and logs."""
