@@ -145,3 +145,28 @@ def test_analysed_code_is_never_imported(tmp_path, capsys):
                      "conftest.py": f"open({str(marker)!r}, 'w').write('x')\n"})
     run(capsys, str(tmp_path), "--select", "ALL")
     assert not marker.exists()
+
+
+def test_no_planted_secret_anywhere_in_outputs_or_cache(tmp_path, capsys):
+    key = "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc"  # Stripe's documented test-format key, split
+    password = "Tr0ub4dor&3-horse-battery"
+    project = tmp_path / "project"
+    write(project, {
+        "pyproject.toml": "[tool.backendlint]\n",
+        "settings.py": f'STRIPE_KEY = "{key}"\nDB_PASSWORD = "{password}"  # backendlint: ignore[BL201]\n',
+        ".env": f"STRIPE_SECRET_KEY={key}\n",
+    })
+    outputs = []
+    for fmt in ("console", "json", "sarif", "github"):
+        main(["check", str(project), "--select", "ALL", "--output-format", fmt, "--color", "never"])
+        outputs.append(capsys.readouterr())
+    report_file = tmp_path / "r.sarif"
+    main(["check", str(project), "--output-format", "sarif", "-o", str(report_file)])
+    outputs.append(capsys.readouterr())
+    main(["check", str(project), "--write-baseline", str(tmp_path / "baseline.json")])
+    outputs.append(capsys.readouterr())
+    texts = [o.out + o.err for o in outputs] + [report_file.read_text(), (tmp_path / "baseline.json").read_text()]
+    texts += [p.read_text() for p in (project / ".backendlint_cache").glob("*.json")]
+    assert any("BL201" in t for t in texts)
+    for text in texts:
+        assert key not in text and password not in text

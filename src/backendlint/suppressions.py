@@ -26,7 +26,7 @@ class Suppression:
     ids: list[str]  # upper-cased; empty for a bare ignore
     applies_to: set[int] = field(default_factory=set)  # lines it covers (empty: file level)
     used: set[str] = field(default_factory=set)
-    source_line: str = ""  # the line the comment is on, for code frames
+    source_line: str = ""  # the comment, at its column, for code frames
 
     def location(self, path: str):
         from .findings import Location
@@ -55,7 +55,7 @@ def find_python(text: str) -> list[Suppression]:
             start = None
         elif token.type not in _LAYOUT and start is None:
             start = token.start[0]
-    return _build(comments, statements, text.replace("\r\n", "\n").split("\n"))
+    return _build(comments, statements)
 
 
 _LAYOUT = (tokenize.NL, tokenize.INDENT, tokenize.DEDENT, tokenize.ENCODING, tokenize.ENDMARKER)
@@ -78,10 +78,10 @@ def _find_by_lines(text: str, comment: str) -> list[Suppression]:
             statements.append((number, number))
         if index >= 0 and MARKER in line[index:]:
             comments.append((number, index, line[index:], not code.strip()))
-    return _build(comments, statements, text.replace("\r\n", "\n").split("\n"))
+    return _build(comments, statements)
 
 
-def _build(comments, statements: list[tuple[int, int]], lines: list[str]) -> list[Suppression]:
+def _build(comments, statements: list[tuple[int, int]]) -> list[Suppression]:
     """`statements` are (first line, last line) of each statement, in order."""
     import bisect
 
@@ -93,8 +93,10 @@ def _build(comments, statements: list[tuple[int, int]], lines: list[str]) -> lis
             continue
         ids = [part.strip().upper() for part in (match.group("ids") or "").split(",") if part.strip()]
         file_level = match.group("kind").lower() == "ignore-file"
+        # Only the comment is kept for code frames (blank up to it): the code before it
+        # may hold a secret, and suppressions are stored in the cache.
         suppression = Suppression(line, col + 1, col + 1 + len(comment.rstrip()), file_level, ids,
-                                  source_line=lines[line - 1] if line <= len(lines) else "")
+                                  source_line=" " * col + comment.rstrip())
         if not file_level:
             suppression.applies_to.add(line)
             if alone:  # an own-line comment covers the next statement
