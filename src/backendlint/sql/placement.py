@@ -4,7 +4,8 @@ from __future__ import annotations
 
 VALUE = "value"  # a literal or operand position: the classic injection
 IDENTIFIER = "identifier"  # a table or column name: cannot be a bound parameter
-FRAGMENT = "fragment"  # part of the SQL syntax itself (keywords, whole clauses)
+FRAGMENT = "fragment"  # part of the SQL syntax itself (whole clauses, conditions)
+KEYWORD = "keyword"  # a keyword such as an ORDER BY direction (ASC/DESC)
 
 
 def placement(tree, marker: str) -> str:
@@ -40,18 +41,27 @@ def _context(node, default: str) -> str:
     or a whole condition (`WHERE {cond}`: a fragment)."""
     from sqlglot import exp
 
+    result = _walk_context(node, default)
+    return result
+
+
+def _walk_context(node, default: str) -> str:
+    from sqlglot import exp
+
     child, parent = node, node.parent
+    arithmetic = False  # an operand of `price * {rate}` can be a bound parameter: a value
     while parent is not None:
         if isinstance(parent, (exp.Where, exp.Having, exp.And, exp.Or, exp.Not)) and child is node:
             return FRAGMENT
         if isinstance(parent, (exp.Ordered, exp.Order, exp.Group, exp.Select, exp.Table,
                                exp.Schema, exp.ColumnDef)):
-            return IDENTIFIER
+            return VALUE if arithmetic and not isinstance(parent, (exp.Table, exp.Schema)) else IDENTIFIER
         if isinstance(parent, (exp.Limit, exp.Offset, exp.Fetch, exp.Values, exp.In,
                                exp.Between, exp.Tuple)):
             return VALUE if parent.this is not child or isinstance(parent, (exp.Limit, exp.Offset, exp.Fetch, exp.Values, exp.Tuple)) else IDENTIFIER
         if isinstance(parent, (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod, exp.DPipe, exp.Paren,
                                exp.Cast, exp.Neg)):
+            arithmetic = arithmetic or not isinstance(parent, (exp.Paren, exp.Cast))
             child, parent = parent, parent.parent  # arithmetic keeps the operand's role
             continue
         if isinstance(parent, (exp.Binary, exp.Predicate)):
@@ -60,3 +70,70 @@ def _context(node, default: str) -> str:
             return VALUE
         child, parent = parent, parent.parent
     return default
+
+
+def placement_without_tree(text: str, marker: str, dialect: str) -> str:
+    """Where the marker stands when the rebuilt SQL did not parse: when the SQL parses with
+    the marker removed, it stood where a keyword may (`ORDER BY created {direction}`);
+    inside quotes or right of a comparison it is a value; otherwise a piece of syntax."""
+    import re
+
+    from .statements import parse_one
+
+    index = text.find(marker)
+    if index < 0:
+        return FRAGMENT
+    before = text[:index]
+    if _inside_quotes(before):
+        return VALUE
+    without = re.sub(r"\b%s\d*\b" % re.escape(marker.rstrip("0123456789")), "", text)
+    tree, _ = parse_one(without, dialect)
+    if tree is not None and not is_command(tree):
+        return KEYWORD
+    if re.search(r"(=|<>|!=|<|>|\bLIKE|\bIN\s*\(|\bLIMIT|\bOFFSET|\bVALUES\s*\(|,)\s*$", before, re.I):
+        return VALUE
+    return FRAGMENT
+
+
+def _inside_quotes(before: str) -> bool:
+    """Is the end of `before` inside a single-quoted SQL string? ('' escapes count twice.)"""
+    return before.count("'") % 2 == 1
+
+
+def markers_in_strings(text: str, prefix: str, dialect: str) -> set[str]:
+    """The markers (words starting with `prefix`) that stand inside quoted SQL strings
+    (`'%{term}%'`, `interval '{n} days'`). Asked of the tokens, because sqlglot may
+    normalise such literals and lose the marker. One pass over the text."""
+    import re
+
+    from sqlglot.dialects.dialect import Dialect
+    from sqlglot.errors import SqlglotError
+    from sqlglot.tokens import TokenType
+
+    pattern = re.compile(re.escape(prefix) + r"\d+")
+    try:
+        tokens = Dialect.get_or_raise(dialect).tokenize(text)
+    except (SqlglotError, ValueError, RecursionError, IndexError, KeyError):
+        found = set()
+        for match in pattern.finditer(text):
+            if _inside_quotes(text[:match.start()]):
+                found.add(match.group())
+        return found
+    kinds = {TokenType.STRING, getattr(TokenType, "NATIONAL_STRING", TokenType.STRING),
+             getattr(TokenType, "RAW_STRING", TokenType.STRING),
+             getattr(TokenType, "HEREDOC_STRING", TokenType.STRING)}
+    return {m for token in tokens if token.token_type in kinds for m in pattern.findall(token.text)}
+
+
+def is_command(tree) -> bool:
+    """sqlglot keeps statements it has no grammar for as raw text (`exp.Command`)."""
+    from sqlglot import exp
+
+    return isinstance(tree, exp.Command)
+
+
+def is_setting(tree) -> bool:
+    """SET / PRAGMA: their values cannot be bound parameters in most databases."""
+    from sqlglot import exp
+
+    return isinstance(tree, (exp.Set, exp.Pragma))
