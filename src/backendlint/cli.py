@@ -316,7 +316,10 @@ def _rules() -> int:
         meta = rule.meta
         table.add_row(rule_id, meta.name, meta.severity.value, meta.confidence.value, meta.family,
                       "yes" if meta.fixable else "")
-    make_console().print(table)
+    console = make_console()
+    if not console.is_terminal:  # piped or captured: never cut a rule name short
+        console.width = max(console.width, 160)
+    console.print(table)
     return EXIT_CLEAN
 
 
