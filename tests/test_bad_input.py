@@ -173,3 +173,20 @@ def test_deeply_nested_expression_does_not_crash(project, capsys):
     assert "Traceback" not in err
     assert by_file["deep.py"][0][0] == "BL901"
     assert [r[0] for r in by_file["chain.py"]] == ["BL101"]
+
+
+def test_pep701_fstrings_are_analysed_on_older_pythons(project, capsys):
+    """Python 3.12 lets an f-string reuse its quote inside the braces; on 3.11 the inner
+    quotes are swapped (same lengths) so the file is still analysed, at exact columns."""
+    line = '    cur.execute(f"SELECT a FROM t WHERE id = {uid} AND k = {"x"}")'
+    write(project, {"new_fstrings.py": "def f(cur, uid):\n" + line + "\n",
+                    "cannot.py": 'x = f"a {"it\'s"} b"\n'})
+    from backendlint import check
+
+    found = {(f.location.path, f.rule_id, f.location.line, f.location.column)
+             for f in check([project]).findings}
+    assert ("new_fstrings.py", "BL101", 2, line.index('f"') + 1) in found
+    import sys
+
+    if sys.version_info < (3, 12):
+        assert any(p == "cannot.py" and r == "BL901" for p, r, _, _ in found)

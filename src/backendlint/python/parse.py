@@ -31,8 +31,19 @@ def parse_python(text: str, filename: str) -> ast.Module | ParseFailure:
     except SyntaxError as exc:
         line = exc.lineno or 1
         # Nesting limits are the same in newer Pythons: no point asking libcst.
-        if "nested" not in (exc.msg or "") and "indentation" not in (exc.msg or "") \
-                and _libcst_accepts(text):
+        newer_grammar = "nested" not in (exc.msg or "") and "indentation" not in (exc.msg or "")
+        if newer_grammar and sys.version_info < (3, 12):
+            # PEP 701 f-strings (3.12) reuse the outer quote inside the braces. Swapping
+            # those inner quotes keeps every length, so positions stay exact.
+            rewritten = _pep701_quotes_swapped(text)
+            if rewritten is not None:
+                try:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        return ast.parse(rewritten, filename=filename, type_comments=False)
+                except (SyntaxError, RecursionError, MemoryError, ValueError):
+                    pass
+        if newer_grammar and _libcst_accepts(text):
             bad_line = text.splitlines()[line - 1] if 0 < line <= len(text.splitlines()) else ""
             newer = _newer_version_for(bad_line)
             return ParseFailure(
@@ -62,12 +73,86 @@ def _newer_version_for(line: str) -> str:
     return f"{current[0]}.{current[1] + 1}"
 
 
-def _libcst_accepts(text: str) -> bool:
-    """libcst's parser knows the grammar up to Python 3.15 (it does not gate by version).
-    Its native parser recurses on the C stack, so it runs in a thread with a large stack:
-    pathological input must not take the process down."""
+def _pep701_quotes_swapped(text: str) -> str | None:
+    """The source with strings nested in f-string braces requoted with the other quote
+    character, or None when that is impossible or changes nothing."""
+    result: list = []
+
+    def attempt() -> None:
+        import libcst as cst
+
+        try:
+            module = cst.parse_module(text)
+        except Exception:
+            return
+
+        class Requote(cst.CSTTransformer):
+            def __init__(self) -> None:
+                self.quotes: list[str] = []  # quote chars of the f-strings we are inside
+                self.changed = False
+                self.impossible = False
+
+            def visit_FormattedString(self, node) -> None:
+                self.quotes.append(node.end)
+
+            def leave_FormattedString(self, original, updated):
+                self.quotes.pop()
+                return self._requote(updated, updated.start, updated.end, "start", "end")
+
+            def leave_SimpleString(self, original, updated):
+                prefix_len = len(updated.value) - len(updated.value.lstrip("rRbBuU"))
+                quote = updated.value[prefix_len:][:3] if updated.value[prefix_len:][:3] in ('"""', "'''") \
+                    else updated.value[prefix_len]
+                body = updated.value[prefix_len + len(quote):-len(quote)]
+                if not self.quotes or quote not in self.quotes:
+                    return updated
+                other = _other(quote)
+                if other in body or "\\" in body or other in self.quotes:
+                    self.impossible = True
+                    return updated
+                self.changed = True
+                return updated.with_changes(value=updated.value[:prefix_len] + other + body + other)
+
+            def _requote(self, node, start, end, start_field, end_field):
+                if not self.quotes or end not in self.quotes:
+                    return node
+                other = _other(end)
+                if other in self.quotes or other in cst.Module([]).code_for_node(node)[len(start):-len(end)]:
+                    self.impossible = True
+                    return node
+                self.changed = True
+                return node.with_changes(**{start_field: start[:-len(end)] + other, end_field: other})
+
+        requote = Requote()
+        new = module.visit(requote)
+        if requote.changed and not requote.impossible:
+            result.append(new.code)
+
+    _on_big_stack(attempt)
+    return result[0] if result else None
+
+
+def _other(quote: str) -> str:
+    return {'"': "'", "'": '"', '"""': "'''", "'''": '"""'}[quote]
+
+
+def _on_big_stack(function) -> None:
+    """Run `function` in a thread with a large stack: libcst's native parser recurses on
+    the C stack, and pathological input must not take the process down."""
     import threading
 
+    previous = threading.stack_size()
+    try:
+        threading.stack_size(512 * 1024 * 1024)
+        worker = threading.Thread(target=function, name="backendlint-libcst", daemon=True)
+        worker.start()
+    finally:
+        threading.stack_size(previous)
+    worker.join()
+
+
+def _libcst_accepts(text: str) -> bool:
+    """libcst's parser knows the grammar up to Python 3.15 (it does not gate by version)."""
     outcome: list[bool] = []
 
     def attempt() -> None:
@@ -79,12 +164,5 @@ def _libcst_accepts(text: str) -> bool:
         except Exception:  # ParserSyntaxError, or the native parser's own failures
             outcome.append(False)
 
-    previous = threading.stack_size()
-    try:
-        threading.stack_size(512 * 1024 * 1024)
-        worker = threading.Thread(target=attempt, name="backendlint-libcst", daemon=True)
-        worker.start()
-    finally:
-        threading.stack_size(previous)
-    worker.join()
+    _on_big_stack(attempt)
     return bool(outcome and outcome[0])
