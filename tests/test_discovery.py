@@ -66,3 +66,11 @@ def test_symlinks(tmp_path):
 def test_missing_path_is_reported(tmp_path):
     found = discover([tmp_path / "nope"], Config(root=tmp_path))
     assert found.missing == [str(tmp_path / "nope")] and found.files == []
+
+
+def test_invalid_gitignore_and_exclude_lines_are_skipped_with_a_note(tmp_path):
+    write(tmp_path, {".gitignore": "!\nbuild_out/\n", "build_out/x.py": "", "keep.py": ""})
+    found, result = relpaths(tmp_path, extend_exclude=["!"])
+    assert found == ["keep.py"]
+    assert any(".gitignore: line 1: invalid pattern '!'" in n for n in result.notices)
+    assert any("exclude: line" in n for n in result.notices)

@@ -52,7 +52,8 @@ class _Matcher:
         import pathspec
 
         self.root = root
-        self.excludes = pathspec.GitIgnoreSpec.from_lines(patterns)
+        self.notices: list[str] = []
+        self.excludes = _spec(patterns, "exclude", self.notices)
         self.respect_gitignore = respect_gitignore
         self._gitignores: dict[Path, object | None] = {}
 
@@ -61,13 +62,11 @@ class _Matcher:
             spec = None
             ignore_file = folder / ".gitignore"
             if self.respect_gitignore and ignore_file.is_file():
-                import pathspec
-
                 try:
                     lines = ignore_file.read_text(encoding="utf-8", errors="replace").splitlines()
-                    spec = pathspec.GitIgnoreSpec.from_lines(lines)
                 except OSError:
-                    spec = None
+                    lines = []
+                spec = _spec(lines, relative(ignore_file, self.root), self.notices)
             self._gitignores[folder] = spec
         return self._gitignores[folder]
 
@@ -97,6 +96,24 @@ class _Matcher:
         return False
 
 
+def _spec(lines: list[str], where: str, notices: list[str]):
+    """A git-compatible matcher; lines git itself would reject are skipped with a note."""
+    import pathspec
+
+    try:
+        return pathspec.GitIgnoreSpec.from_lines(lines)
+    except Exception:  # one bad line: keep the others
+        good = []
+        for number, line in enumerate(lines, start=1):
+            try:
+                pathspec.GitIgnoreSpec.from_lines([line])
+            except Exception:
+                notices.append(f"{where}: line {number}: invalid pattern {line!r} ignored")
+                continue
+            good.append(line)
+        return pathspec.GitIgnoreSpec.from_lines(good)
+
+
 def discover(paths: list[Path], config) -> Discovery:
     root = config.root
     result = Discovery()
@@ -118,6 +135,7 @@ def discover(paths: list[Path], config) -> Discovery:
             continue
         _walk(path, root, matcher, result, seen)
     result.files.sort()
+    result.notices.extend(matcher.notices)
     return result
 
 
