@@ -52,7 +52,12 @@ def main() -> int:
         tree = fetch(pin, args.cache)
         config = Config(root=tree, select=["ALL"])
         setup = Setup.build(config)
-        found = discover([tree], config)
+        try:
+            found = discover([tree], config)
+        except Exception as exc:  # the engine must not fail here: count it, go on
+            internal.append(f"{pin}: discovery failed: {type(exc).__name__}: {exc}")
+            totals["BL900"] += 1
+            continue
         start = time.perf_counter()
         counts: Counter = Counter()
         for source in found.files:
