@@ -61,10 +61,13 @@ def parameterise(source: str, findings, file) -> str | None:
                 return updated
             text, params = plan
             literal = cst.SimpleString(_literal(text))
-            args = [updated.args[0].with_changes(value=literal, comma=cst.Comma(
-                whitespace_after=cst.SimpleWhitespace(" "))),
-                cst.Arg(cst.parse_expression(f"({params[0]},)" if len(params) == 1
-                                             else f"({', '.join(params)})"))]
+            first = updated.args[0]
+            params_arg = cst.Arg(
+                cst.parse_expression(f"({params[0]},)" if len(params) == 1 else f"({', '.join(params)})"),
+                comma=first.comma,  # a trailing comma, comments and line breaks stay where they were
+                whitespace_after_arg=first.whitespace_after_arg)
+            args = [first.with_changes(value=literal, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")),
+                                       whitespace_after_arg=cst.SimpleWhitespace("")), params_arg]
             return updated.with_changes(args=args)
 
     return wrapper.module.visit(Rewrite()).code

@@ -109,6 +109,15 @@ class SqlStringBuilt(PythonRule):
     session.execute(text(f"SELECT id FROM orders ORDER BY {sort}"))  # low confidence
     ```
 
+    **Fix** (`--fix`, safe): a DB-API `execute` whose only argument is SQL built right
+    there (f-string, `%`, `.format()`, `+`) is rewritten into a parameterised call in the
+    paramstyle of the module's driver (`?` for sqlite3/aiosqlite, `%s` for psycopg,
+    psycopg2, PyMySQL, MySQLdb and mysql.connector, `$1` for asyncpg), when exactly one
+    driver is imported, every interpolated value is in a value position, a quoted value
+    is the whole literal (`'{name}'`, not `'%{name}%'`), and the new SQL parses. Anything
+    else is left for a person: identifiers, fragments, values that came through a
+    variable, and calls that already pass parameters.
+
     ## Options
     None yet.
 
@@ -126,7 +135,7 @@ class SqlStringBuilt(PythonRule):
 
     meta = RuleMeta(
         id="BL101", name="sql-string-built", severity=Severity.CRITICAL,
-        confidence=Confidence.HIGH,
+        confidence=Confidence.HIGH, fixable=True,
         summary="SQL is built from a non-constant value instead of bound parameters.",
         cwe=(89,), tags=("security", "sql-injection"),
         # Sink names, and the first words of SQL statements (a sink added with
@@ -135,6 +144,13 @@ class SqlStringBuilt(PythonRule):
                   "prepare", "mogrify", "select", "insert", "update", "delete", "merge",
                   "truncate", "drop", "alter", "create", "pragma"),
     )
+
+    @classmethod
+    def fix(cls, source: str, findings, file) -> str | None:
+        from ...python.sql_param_fix import parameterise
+
+        return parameterise(source, findings, file)
+
     options = (
         Option("safe-functions", list, [],
                "Calls whose result is safe to put into SQL text (qualified names such as "
