@@ -69,6 +69,11 @@ class JwtUnverified(PythonRule):
     user = User.get(claims["sub"])
     ```
 
+    **Fix** (`--fix`, safe): a decode call that only lacks `algorithms` gets
+    `algorithms=["<alg>"]` when the module signs its tokens with exactly one algorithm
+    (`jwt.encode(..., algorithm="HS256")`). Switched-off verification and unverified
+    reads are left for a person.
+
     ## Options
     None.
 
@@ -80,12 +85,39 @@ class JwtUnverified(PythonRule):
     """
 
     meta = RuleMeta(
-        id="BL207", name="jwt-unverified", severity=Severity.CRITICAL,
+        id="BL207", fixable=True, name="jwt-unverified", severity=Severity.CRITICAL,
         confidence=Confidence.HIGH,
         summary="A JWT is decoded without verifying its signature, algorithm or expiry.",
         cwe=(347, 613), tags=("security", "jwt", "authentication"),
         triggers=("jwt", "jsonwebtoken"),
     )
+
+    @classmethod
+    def fix(cls, source: str, findings, file) -> str | None:
+        """Add `algorithms=[...]` to a decode call without it, when the module signs its
+        tokens with exactly one algorithm."""
+        import ast
+
+        import libcst as cst
+
+        from ...python.cst_fix import keyword, rewrite_calls, with_keywords
+
+        used = {kw.value.value for node in ast.walk(file.tree) if isinstance(node, ast.Call)
+                for kw in node.keywords if kw.arg == "algorithm" and isinstance(kw.value, ast.Constant)
+                and isinstance(kw.value.value, str)}
+        if len(used) != 1 or "none" in {a.lower() for a in used}:
+            return None
+        (algorithm,) = used
+
+        def change(call):
+            if not (isinstance(call.func, cst.Attribute) and call.func.attr.value == "decode"):
+                return None
+            if keyword(call, "algorithms") is not None or keyword(call, "options") is not None \
+                    or keyword(call, "verify") is not None:
+                return None
+            return with_keywords(call, [("algorithms", f"[{algorithm!r}]".replace("'", '"'))])
+
+        return rewrite_calls(source, findings, change)
 
     def visit_Call(self, node: ast.Call) -> None:
         if jh.is_test_file(self.file):

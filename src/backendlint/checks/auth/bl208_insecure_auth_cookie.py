@@ -70,6 +70,10 @@ class InsecureAuthCookie(PythonRule):
     SESSION_COOKIE_SECURE = True
     ```
 
+    **Fix** (`--fix`, safe): the missing `httponly=True`, `secure=True` and
+    `samesite="Lax"` are added to the `set_cookie` call. An explicit `False` is left
+    alone (someone chose it; a person should review it), and so are settings.
+
     ## Options
     None.
 
@@ -82,12 +86,28 @@ class InsecureAuthCookie(PythonRule):
     """
 
     meta = RuleMeta(
-        id="BL208", name="insecure-auth-cookie", severity=Severity.HIGH,
+        id="BL208", fixable=True, name="insecure-auth-cookie", severity=Severity.HIGH,
         confidence=Confidence.HIGH,
         summary="An authentication cookie is set without HttpOnly, Secure or SameSite.",
         cwe=(1004, 614), tags=("security", "cookies", "authentication"),
         triggers=("set_cookie", "set_signed_cookie", "cookie_secure", "cookie_httponly"),
     )
+
+    @classmethod
+    def fix(cls, source: str, findings, file) -> str | None:
+        """Add the missing `httponly=True`, `secure=True`, `samesite="Lax"` to `set_cookie`."""
+        import libcst as cst
+
+        from ...python.cst_fix import keyword, rewrite_calls, with_keywords
+
+        def change(call):
+            if not (isinstance(call.func, cst.Attribute) and call.func.attr.value == "set_cookie"):
+                return None
+            wanted = (("httponly", "True"), ("secure", "True"), ("samesite", '"Lax"'))
+            return with_keywords(call, [(name, value) for name, value in wanted
+                                        if keyword(call, name) is None])
+
+        return rewrite_calls(source, findings, change)
     options = (
         Option("cookie-name-patterns", list,
                ["session", "sessionid", "sessid", "sid", "token", "jwt", "auth", "refresh",

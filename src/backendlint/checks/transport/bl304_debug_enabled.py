@@ -73,6 +73,10 @@ class DebugEnabled(PythonRule):
     ```
     or keep `DEBUG = True` in `settings/dev.py` only.
 
+    **Fix** (`--fix`, safe): `app.run(debug=True)` becomes `app.run(debug=False)`. Settings
+    modules and `FastAPI(debug=True)` are left for a person: the right value usually
+    comes from the environment.
+
     ## Options
     `development-patterns`: path globs of modules that are clearly for development or
     tests, where debug mode is expected.
@@ -85,12 +89,29 @@ class DebugEnabled(PythonRule):
     """
 
     meta = RuleMeta(
-        id="BL304", name="debug-enabled", severity=Severity.HIGH,
+        id="BL304", fixable=True, name="debug-enabled", severity=Severity.HIGH,
         confidence=Confidence.HIGH,
         summary="Debug mode is on (or on by default) in code that production may run.",
         cwe=(489, 215), tags=("security", "configuration"),
         triggers=("debug",),
     )
+
+    @classmethod
+    def fix(cls, source: str, findings, file) -> str | None:
+        """`app.run(debug=True)` becomes `app.run(debug=False)`; nothing else is touched."""
+        import libcst as cst
+
+        from ...python.cst_fix import keyword, rewrite_calls
+
+        def change(call):
+            arg = keyword(call, "debug")
+            if not (isinstance(call.func, cst.Attribute) and call.func.attr.value == "run"
+                    and arg is not None and isinstance(arg.value, cst.Name) and arg.value.value == "True"):
+                return None
+            return call.with_changes(args=[a.with_changes(value=cst.Name("False")) if a is arg else a
+                                           for a in call.args])
+
+        return rewrite_calls(source, findings, change)
     options = (
         Option("development-patterns", list, list(DEFAULT_DEV_PATTERNS),
                "Path globs of modules that are clearly for development or tests."),
