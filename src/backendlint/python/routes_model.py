@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from .. import knowledge
 from ..facts.routes import (AliasFact, BodyFact, IncludeFact, RegisterFact, RouteDecl,
                             RouterFact, SettingFact, UrlPatternFact, ViewFact, ViewMethod)
 from ..findings import Location
@@ -569,20 +570,19 @@ def _method_location(view: ViewFact | None, vm: ViewMethod | None) -> Location |
 
 # -- protection: authentication and rate limits -------------------------------------------
 
-@lru_cache(maxsize=8)
-def _knowledge(extra: tuple[str, ...] = ()) -> dict:
-    from .. import knowledge
-
-    return knowledge.load("web_frameworks", extra)
+@knowledge.cached
+def _knowledge() -> dict:
+    """The shipped `web_frameworks` base plus the run's `extend-knowledge` files."""
+    return knowledge.load("web_frameworks")
 
 
 class Protection:
     """Answers "is this route authenticated / rate limited / declared public?" from the
     knowledge base (`rules/web_frameworks.toml`) and the model's settings and aliases."""
 
-    def __init__(self, model: RouteModel, extra_knowledge: tuple[str, ...] = ()) -> None:
+    def __init__(self, model: RouteModel) -> None:
         self.model = model
-        self.kb = _knowledge(tuple(extra_knowledge))
+        self.kb = _knowledge()
 
     def matches(self, table: str, kind: str, name: str) -> bool:
         name = name.lower()
