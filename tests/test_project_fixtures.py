@@ -15,12 +15,24 @@ from backendlint.engine import check
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 PROJECTS = sorted(p.parent for p in FIXTURES.glob("BL[0-9][0-9][0-9]/*/pyproject.toml"))
 _COMMENT = {".sql": "--"}
+# Config files and dependency lists carry `#` annotations too (repository rules such as
+# BL601 report in pyproject.toml or requirements.txt); JSON has no comments.
+_TEXT_NAMES = ("requirements*.txt", "Pipfile")
+
+
+def _annotated(path: Path) -> bool:
+    kind = classify(path)
+    if kind in ("python", "sql"):
+        return True
+    if kind == "config":
+        return path.suffix != ".json"
+    return any(path.match(pattern) for pattern in _TEXT_NAMES)
 
 
 def expectations(project: Path):
     expect, ok, known_fn, anchors = set(), set(), set(), {}
     for path in sorted(project.rglob("*")):
-        if not path.is_file() or classify(path) not in ("python", "sql"):
+        if not path.is_file() or not _annotated(path):
             continue
         rel = path.relative_to(project).as_posix()
         text = path.read_text(encoding="utf-8")

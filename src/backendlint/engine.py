@@ -146,6 +146,10 @@ def check(paths: list[Path], config: Config, verbose: bool = False, jobs: int = 
     # Findings in files outside the run's scope are dropped; a project rule's own failure
     # is not about any file and is always shown.
     analysed = {result.relpath for result in results}
+    for relpath, items in _unread_file_findings(project_findings, analysed, found, paths, setup):
+        kept, suppressed = finalize(FileResult(relpath), items, setup)
+        report.suppressed += suppressed
+        report.findings.extend(kept)
     failures = [f for path, items in project_findings.items() if path not in analysed
                 for f in items if f.rule_id == INTERNAL_ERROR]
     assign_fingerprints(failures)
@@ -186,6 +190,31 @@ def _run_project_rules(setup: Setup, results: list[FileResult], found, pool) -> 
     for finding in findings:
         by_path.setdefault(finding.location.path, []).append(finding)
     return by_path
+
+
+def _unread_file_findings(project_findings: dict[str, list[Finding]], analysed: set[str], found,
+                          paths: list[Path], setup: Setup):
+    """Project findings in files no run reads (`requirements.txt`, `Pipfile`: where a
+    repository rule such as BL601 reports) are kept when the run is not limited to named
+    files and the file lies under a checked folder. Files of a kind the run reads but did
+    not (excluded, ignored, outside the named folders) stay dropped."""
+    if any(source.explicit for source in found.files):
+        return []
+    root = setup.config.root
+    folders = [p.resolve() for p in (paths or [Path(".")]) if p.is_dir()]
+    out = []
+    for relpath, items in sorted(project_findings.items()):
+        if relpath in analysed:
+            continue
+        path = (root / relpath).resolve()
+        if discovery.classify(path) is not None or not path.is_file():
+            continue
+        if not any(folder == path.parent or folder in path.parents for folder in folders):
+            continue
+        kept = [f for f in items if f.rule_id != INTERNAL_ERROR]
+        if kept:
+            out.append((relpath, kept))
+    return out
 
 
 class ProjectSources:

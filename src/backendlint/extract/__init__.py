@@ -13,7 +13,9 @@ class FactExtractor:
     """Base of extractors. Like a rule, an extractor may define `visit_<Node>` /
     `leave_<Node>` (run in the shared walk of a Python file), `finish()`, and
     `check(statement)` (run for each SQL statement of a `.sql` file and each SQL string
-    reaching a sink). It calls `self.emit(fact)` instead of reporting."""
+    reaching a sink). It calls `self.emit(fact)` instead of reporting. An extractor with
+    `sees_unparsed = True` also gets the statements of `.sql` files that did not parse
+    (`statement.tree` is None, `statement.error` says why)."""
 
     kinds: ClassVar[tuple[str, ...]] = ()  # the fact kinds it produces
     triggers: ClassVar[tuple[str, ...]] = ()  # lowercase words without which it emits nothing

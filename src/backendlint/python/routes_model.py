@@ -20,7 +20,6 @@ from __future__ import annotations
 import fnmatch
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
 from .. import knowledge
 from ..facts.routes import (AliasFact, BodyFact, IncludeFact, RegisterFact, RouteDecl,
