@@ -16,8 +16,39 @@ class PythonFile(SourceFile):
     # Ancestors of the node being visited, outermost first (maintained by the walk).
     ancestors: list[ast.AST] = field(default_factory=list)
 
+    _nodes: list | None = field(default=None, repr=False)
+    _parents: dict | None = field(default=None, repr=False)
+
     def qualname(self, node: ast.AST) -> str | None:
         return self.names.qualname(node)
+
+    def nodes(self) -> list[ast.AST]:
+        """Every node of the module, in `ast.walk` order, listed once per file: rules and
+        extractors that need the whole module use this instead of walking it again."""
+        if self._nodes is None:
+            self._index()
+        return self._nodes
+
+    def parent(self, node: ast.AST) -> ast.AST | None:
+        """The node's parent (None for the module), from the same one-time index."""
+        if self._parents is None:
+            self._index()
+        return self._parents.get(id(node))
+
+    def _index(self) -> None:
+        from collections import deque
+
+        nodes: list[ast.AST] = []
+        parents: dict[int, ast.AST] = {}
+        queue = deque([self.tree] if self.tree is not None else [])
+        iter_children = ast.iter_child_nodes
+        while queue:
+            node = queue.popleft()
+            nodes.append(node)
+            for child in iter_children(node):
+                parents[id(child)] = node
+                queue.append(child)
+        self._nodes, self._parents = nodes, parents
 
     def char_column(self, line: int, byte_offset: int) -> int:
         """`ast` columns are UTF-8 byte offsets into the line; return a 1-based character column."""
@@ -36,14 +67,27 @@ class PythonFile(SourceFile):
         return Location(self.relpath, line, col, end_line, end_col)
 
     def source_segment(self, node: ast.AST) -> str:
-        """The exact source text of a node ('' when positions are missing)."""
-        try:
-            return ast.get_source_segment(self.text, node) or ""
-        except Exception:
+        """The exact source text of a node ('' when positions are missing). Cut from the
+        file's line list: `ast.get_source_segment` re-splits the whole file on every call."""
+        line, end_line = getattr(node, "lineno", None), getattr(node, "end_lineno", None)
+        col, end_col = getattr(node, "col_offset", None), getattr(node, "end_col_offset", None)
+        if None in (line, end_line, col, end_col) or not 0 < line <= end_line <= len(self.lines):
             return ""
+        if line == end_line:
+            return _cut(self.lines[line - 1], col, end_col)
+        parts = [_cut(self.lines[line - 1], col, None), *self.lines[line:end_line - 1],
+                 _cut(self.lines[end_line - 1], 0, end_col)]
+        return "\n".join(parts)
 
     def enclosing_function(self) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
         for node in reversed(self.ancestors):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 return node
         return None
+
+
+def _cut(line: str, start: int, end: int | None) -> str:
+    """`line[start:end]` in UTF-8 byte offsets, as `ast` counts columns."""
+    if line.isascii():
+        return line[start:end]
+    return line.encode("utf-8")[start:end].decode("utf-8", errors="replace")

@@ -130,7 +130,7 @@ def _instance_class(file, name: str) -> Api | None:
     if cache is None:
         cache = {}
         kb = jwt_knowledge()
-        for node in ast.walk(file.tree) if file.tree is not None else ():
+        for node in file.nodes() if file.tree is not None else ():
             if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
                 api = kb.by_qualname.get(file.qualname(node.value.func) or "")
                 if api is not None and api.table == "jwt_class":
@@ -238,10 +238,8 @@ def enclosing(file, node_types) -> ast.AST | None:
 def parent_map(file) -> dict[int, ast.AST]:
     cache = getattr(file, "_jwt_parents", None)
     if cache is None:
-        cache = {}
-        for node in ast.walk(file.tree):
-            for child in ast.iter_child_nodes(node):
-                cache[id(child)] = node
+        file.nodes()  # builds the file's shared parent index once
+        cache = file._parents
         file._jwt_parents = cache
     return cache
 

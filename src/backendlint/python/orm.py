@@ -193,26 +193,16 @@ def _query_entity(arg: ast.AST) -> bool:
 
 
 class Scopes:
-    """Simple assignments (`name = value`) per function, and a parent map of the module:
-    built once per file, on demand."""
+    """Simple assignments (`name = value`) per function, built once per file on demand;
+    parents come from the file's shared index (PythonFile.parent)."""
 
-    def __init__(self, tree: ast.AST) -> None:
-        self.tree = tree
-        self._parents: dict[int, ast.AST] | None = None
+    def __init__(self, file) -> None:
+        self.file = file
+        self.tree = file.tree
         self._assignments: dict[int, dict[str, list[ast.AST]]] = {}
 
-    @property
-    def parents(self) -> dict[int, ast.AST]:
-        if self._parents is None:
-            parents: dict[int, ast.AST] = {}
-            for node in ast.walk(self.tree):
-                for child in ast.iter_child_nodes(node):
-                    parents[id(child)] = node
-            self._parents = parents
-        return self._parents
-
     def parent(self, node: ast.AST) -> ast.AST | None:
-        return self.parents.get(id(node))
+        return self.file.parent(node)
 
     def function_of(self, node: ast.AST) -> ast.AST | None:
         key = id(node)
@@ -351,12 +341,12 @@ _LOOKUP_TYPES = frozenset("""
     """.split())
 
 
-def unique_fields(tree: ast.AST) -> set[str]:
+def unique_fields(nodes) -> set[str]:
     """Field names the module itself declares unique or primary key: Django model fields
     (`unique=True`, `primary_key=True`) and SQLAlchemy columns (`Column(...,
     unique=True)`, `mapped_column(primary_key=True)`)."""
     found: set[str] = set()
-    for node in ast.walk(tree):
+    for node in nodes:  # every node of the module (PythonFile.nodes())
         if not isinstance(node, ast.ClassDef):
             continue
         for item in node.body:

@@ -97,9 +97,12 @@ def find_jobs(file) -> list[Job]:
     tree = file.tree
     if tree is None:
         return []
+    cached = getattr(file, "_task_jobs", None)
+    if cached is not None:  # BL503 and BL504 both ask: find them once per file
+        return cached
     jobs: list[Job] = []
     functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
-    for node in ast.walk(tree):
+    for node in file.nodes():
         if isinstance(node, _FUNCTIONS):
             functions.setdefault(node.name, node)
             for decorator in node.decorator_list:
@@ -110,12 +113,13 @@ def find_jobs(file) -> list[Job]:
     for entry in task_knowledge().get("enqueue", []):
         if not _imports(file, entry.get("imports", [])):
             continue
-        for node in ast.walk(tree):
+        for node in file.nodes():
             if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
                     and node.func.attr in entry.get("names", []) and node.args):
                 target = node.args[0]
                 if isinstance(target, ast.Name) and target.id in functions:
                     jobs.append(Job(entry["framework"], functions[target.id], None, node, entry))
+    file._task_jobs = jobs
     return jobs
 
 

@@ -88,7 +88,7 @@ class Names:
         self.relative: dict[str, str] = {}  # name bound by a relative import -> absolute name
         tree = getattr(file, "tree", None)
         if tree is not None:
-            for node in ast.walk(tree):
+            for node in file.nodes():
                 if isinstance(node, ast.ImportFrom) and node.level:
                     base = self.absolute("." * node.level + (node.module or ""))
                     for alias in node.names:
@@ -407,9 +407,10 @@ def handlers(file) -> list[Handler]:
 def _handlers(file, tree) -> list[Handler]:
     framework = file_framework(file)
     found: list[Handler] = []
-    methods_ids = {id(item) for node in ast.walk(tree) if isinstance(node, ast.ClassDef)
+    nodes = file.nodes() if tree is file.tree else list(ast.walk(tree))
+    methods_ids = {id(item) for node in nodes if isinstance(node, ast.ClassDef)
                    for item in node.body}
-    for node in ast.walk(tree):
+    for node in nodes:
         if isinstance(node, ast.ClassDef):
             if not class_is_view(node):
                 continue

@@ -119,17 +119,17 @@ class PlaintextPasswordStored(PythonRule):
 
     def visit_Module(self, node: ast.Module) -> None:
         self._skip = path_matches(self.file.relpath, self.option("test-patterns"))
-        self._models = {c.name for c in ast.walk(node) if isinstance(c, ast.ClassDef)
+        self._models = {c.name for c in self.file.nodes() if isinstance(c, ast.ClassDef)
                         and any(_MODEL_BASES.search(calls.dotted(b) or "") for b in c.bases)
                         and not _NOT_MODEL.search(c.name)}
-        self._non_models = {c.name for c in ast.walk(node) if isinstance(c, ast.ClassDef)
+        self._non_models = {c.name for c in self.file.nodes() if isinstance(c, ast.ClassDef)
                             and c.name not in self._models}
         # `@password.setter` that hashes (the Flask-SQLAlchemy idiom): assigning a plain
         # password to that attribute is how it is meant to be used.
         self._class_setters: dict[str, set[str]] = {}
         # Password columns declared here (`password = db.Column(...)`): the model is visible.
         self._class_columns: dict[str, set[str]] = {}
-        for c in ast.walk(node):
+        for c in self.file.nodes():
             if not isinstance(c, ast.ClassDef):
                 continue
             self._class_setters[c.name] = {

@@ -178,7 +178,7 @@ class UnsafeMutation(PythonRule, SqlRule):
         if tree is None or not line:
             return ""
         name = ""
-        for node in ast.walk(tree):
+        for node in self.file.nodes():
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) \
                     and node.lineno <= line <= (node.end_lineno or node.lineno):
                 name = node.name  # ast.walk is breadth first: the last match is innermost
@@ -189,8 +189,8 @@ class UnsafeMutation(PythonRule, SqlRule):
         tree = self.file.tree
         if tree is None:
             return
-        self.scopes = orm.Scopes(tree)
-        for node in ast.walk(tree):
+        self.scopes = orm.Scopes(self.file)
+        for node in self.file.nodes():
             if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
                 continue
             attr = node.func.attr

@@ -120,12 +120,12 @@ class QueryInLoop(PythonRule):
         tree = self.file.tree
         if tree is None:
             return
-        self.scopes = orm.Scopes(tree)
+        self.scopes = orm.Scopes(self.file)
         self.sinks = {id(sink.call): sink for sink in self.file.sql_calls}
         self.django = any(v.startswith("django") for v in self.file.names.aliases.values())
         self.safe = list(self.option("loop-safe-calls"))
         self.done: set[int] = set()
-        for node in ast.walk(tree):
+        for node in self.file.nodes():
             if isinstance(node, ast.Call):
                 self._check_call(node)
             elif isinstance(node, (ast.For, ast.AsyncFor)):
