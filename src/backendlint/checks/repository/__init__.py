@@ -1,0 +1,1 @@
+"""BL6xx: repository hygiene."""
