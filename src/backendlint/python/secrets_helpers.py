@@ -186,11 +186,21 @@ class TokenMatch:
     value: str
 
 
+_last_lowered: list = [None, ""]
+
+
+def _lowered(file_text: str) -> str:
+    """The whole file lower-cased, once per file (not once per string constant in it)."""
+    if _last_lowered[0] is not file_text:
+        _last_lowered[0], _last_lowered[1] = file_text, file_text.lower()
+    return _last_lowered[1]
+
+
 def find_tokens(text: str, file_text: str | None = None) -> list[TokenMatch]:
     """Well-known credential formats in `text` (`file_text`: the whole file, for formats
     that need a context word)."""
     lowered = text.lower()
-    whole = (file_text if file_text is not None else text).lower()
+    whole = _lowered(file_text) if file_text is not None else lowered
     found: list[TokenMatch] = []
     for fmt in token_formats():
         if fmt.words and not any(w in lowered for w in fmt.words) and not fmt.context:
