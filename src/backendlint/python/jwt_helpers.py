@@ -9,6 +9,8 @@ import ast
 import time
 from dataclasses import dataclass, field
 
+from functools import lru_cache
+
 from .. import knowledge
 
 MAX_DEPTH = 6
@@ -719,7 +721,12 @@ def words(name: str) -> list[str]:
 def is_test_file(file) -> bool:
     """Test code: tokens without expiry, cookies without flags and logged secrets there are
     fixtures, not exposures, so the auth rules stay silent in it."""
-    parts = file.relpath.replace("\\", "/").lower().split("/")
+    return _is_test_path(file.relpath)
+
+
+@lru_cache(maxsize=4096)
+def _is_test_path(relpath: str) -> bool:
+    parts = relpath.replace("\\", "/").lower().split("/")
     stem = parts[-1]
     if stem.startswith("test_") or stem.endswith("_test.py") or stem.endswith("_tests.py") \
             or stem in ("tests.py", "conftest.py", "test.py"):
