@@ -181,10 +181,11 @@ class EmbeddedSql:
         self.dialect = dialect
         self.resolver = StringResolver(file, matcher.safe_calls, matcher.receivers)
         self._wrapper_map: dict | None = None
+        self._matches: dict[int, list] = {}
         file.sql_calls = []
 
     def visit_Call(self, node: ast.Call) -> None:
-        found = self.matcher.match_all(node, self.file.qualname)
+        found = self._match(node)
         scope = self.file.enclosing_function()
         if not found:
             wrapped = self._wrapper_call(node, scope)
@@ -233,22 +234,38 @@ class EmbeddedSql:
         if self._wrapper_map is not None:
             return self._wrapper_map
         self._wrapper_map = {}
-        tree = self.file.tree
-        if tree is None:
+        if self.file.tree is None:
             return self._wrapper_map
-        from .dataflow import statements
-
-        for stmt, fn, _cls in statements(tree):
-            if fn is None or id(fn) in self._wrapper_map or isinstance(
-                    stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        # One pass over the module's shared node list: sink calls whose SQL is a bare name
+        # may pass a parameter of their function through.
+        for node in self.file.nodes():
+            if not isinstance(node, ast.Call):
                 continue
-            for child in _own_nodes(stmt):
-                if isinstance(child, ast.Call):
-                    self._check_wrapper(child, fn)
+            found = self._match(node)
+            if not found or not isinstance(found[0][1], ast.Name):
+                continue
+            fn = self._function_of(node)
+            if fn is not None and id(fn) not in self._wrapper_map:
+                self._check_wrapper(node, fn)
         return self._wrapper_map
 
+    def _match(self, call: ast.Call) -> list:
+        key = id(call)
+        if key not in self._matches:
+            self._matches[key] = self.matcher.match_all(call, self.file.qualname)
+        return self._matches[key]
+
+    def _function_of(self, node: ast.AST):
+        """The innermost function around `node` (lambdas are not functions here)."""
+        current = self.file.parent(node)
+        while current is not None:
+            if isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                return current
+            current = self.file.parent(current)
+        return None
+
     def _check_wrapper(self, call: ast.Call, fn) -> None:
-        found = self.matcher.match_all(call, self.file.qualname)
+        found = self._match(call)
         if not found:
             return
         entry, query = found[0]
@@ -300,15 +317,6 @@ class EmbeddedSql:
             return None
         return SqlStatement(prefix + text + suffix, tree, lambda s, e: whole, whole, embedded=True,
                             error=error, extra={"fragment_offset": len(prefix), "dialect": self.dialect})
-
-
-def _own_nodes(stmt: ast.stmt):
-    """The expression nodes of a statement, not those of the statements nested in it."""
-    stack = [child for child in ast.iter_child_nodes(stmt) if not isinstance(child, ast.stmt)]
-    while stack:
-        node = stack.pop()
-        yield node
-        stack.extend(child for child in ast.iter_child_nodes(node) if not isinstance(child, ast.stmt))
 
 
 _SQL_WORDS = re.compile(r"\b(?:WHERE|FROM|SET|VALUES|ORDER\s+BY|GROUP\s+BY|LIMIT|JOIN)\b", re.I)
