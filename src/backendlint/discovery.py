@@ -49,7 +49,6 @@ class _Matcher:
     """Config excludes plus the `.gitignore` files met on the way down."""
 
     def __init__(self, root: Path, patterns: list[str], respect_gitignore: bool):
-        import pathspec
 
         self.root = root
         self.notices: list[str] = []

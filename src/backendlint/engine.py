@@ -11,7 +11,7 @@ from pathlib import Path
 
 from . import discovery, knowledge, suppressions
 from .config import Config
-from .findings import Confidence, Finding, Location, Severity
+from .findings import Finding, Location, Severity
 from .registry import all_rules
 from .rule import EngineRule, ProjectRule, PythonRule, Rule, SqlRule, TextRule
 from .source import DecodeError, SourceFile, decode_python, decode_text, is_binary

@@ -3,7 +3,7 @@ its documentation (the class docstring) and its visitor live together."""
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .findings import Confidence, Finding, Location, Severity

@@ -22,9 +22,10 @@ import re
 from dataclasses import dataclass
 
 from .. import knowledge
-from ..facts.routes import (AliasFact, BodyFact, IncludeFact, RegisterFact, RouteDecl,
+from ..facts.routes import (ROUTE_KINDS, AliasFact, BodyFact, IncludeFact, RegisterFact, RouteDecl,
                             RouterFact, SettingFact, UrlPatternFact, ViewFact, ViewMethod)
-from ..findings import Location
+from ..findings import Confidence, Location
+from ..rule import ProjectRule
 from . import web_ast as w
 
 DRF_BASE_NAMES = {"APIView", "GenericAPIView", "ViewSet", "GenericViewSet", "ModelViewSet",
@@ -772,3 +773,19 @@ def project_model(rule, facts) -> RouteModel:
         except AttributeError:  # pragma: no cover
             pass
     return cache
+
+
+class RouteProjectRule(ProjectRule):
+    """Base of project rules over the route model: findings in test code are dropped
+    (routes there are fixtures of the tests), those in docs and examples are reported
+    with medium confidence at most."""
+
+    needs = ROUTE_KINDS
+
+    def report_at(self, location, message, *, confidence=None, **extra):
+        kind = w.code_context(location.path)
+        if kind == "test":
+            return None
+        if kind == "example":
+            confidence = Confidence.MEDIUM if confidence is None else min(confidence, Confidence.MEDIUM)
+        return super().report_at(location, message, confidence=confidence, **extra)

@@ -29,7 +29,6 @@ def make_console(stream=None, color: str = "auto"):
 
 def render(report, console, *, statistics: bool = False, quiet: bool = False,
            show_findings: bool = True) -> None:
-    from rich.markup import escape
     from rich.text import Text
 
     if show_findings and not quiet:

@@ -39,7 +39,6 @@ def _context(node, default: str) -> str:
     """What SQL expects where this bare name stands: a value (right of a comparison, in
     a VALUES row, IN list, LIMIT), a name (left of a comparison, ORDER BY, select list),
     or a whole condition (`WHERE {cond}`: a fragment)."""
-    from sqlglot import exp
 
     result = _walk_context(node, default)
     return result

@@ -1,7 +1,6 @@
-from ...facts.routes import ROUTE_KINDS
 from ...findings import Confidence, Severity
 from ...python import routes_model as rm
-from ...rule import Option, ProjectRule, RuleMeta
+from ...rule import Option, RuleMeta
 
 DEFAULT_VERBS = ["get", "fetch", "retrieve", "create", "add", "insert", "make", "update",
                  "modify", "delete", "remove", "destroy", "del", "save", "upsert"]
@@ -12,7 +11,7 @@ DEFAULT_ALLOWED = ["login", "logout", "signin", "signout", "signup", "register",
                    "get_token", "me", "add_to_cart", "remove_from_cart"]
 
 
-class VerbInRoutePath(ProjectRule):
+class VerbInRoutePath(rm.RouteProjectRule):
     """
     ## What it does
     Flags a route whose path names the operation: `/getUsers`, `/users/create`,
@@ -76,16 +75,6 @@ class VerbInRoutePath(ProjectRule):
         Option("allowed-actions", list, list(DEFAULT_ALLOWED),
                "path segments never reported (lowercase, words joined by `_`)"),
     )
-    needs = ROUTE_KINDS
-
-    def report_at(self, location, message, *, confidence=None, **extra):
-        skip, cap = _where(location)
-        if skip:
-            return None
-        if cap is not None:
-            confidence = cap if confidence is None else min(confidence, cap)
-        return super().report_at(location, message, confidence=confidence, **extra)
-
     def check_project(self, facts) -> None:
         model = rm.project_model(self, facts)
         verbs = {v.lower() for v in self.option("verbs")}
@@ -121,12 +110,3 @@ def _original(path: str, segment: str) -> str:
             return part
     return segment
 
-
-def _where(location):
-    """(skip, confidence cap) for a finding at `location`: tests are skipped, docs and
-    examples are reported with medium confidence at most."""
-    from ...findings import Confidence as _C
-    from ...python.web_ast import code_context
-
-    kind = code_context(location.path)
-    return kind == "test", (_C.MEDIUM if kind == "example" else None)

@@ -1,12 +1,12 @@
-from ...facts.routes import ROUTE_KINDS, ViewFact
+from ...facts.routes import ViewFact
 from ...findings import Confidence, Severity
 from ...python import routes_model as rm
-from ...rule import Option, ProjectRule, RuleMeta
+from ...rule import Option, RuleMeta
 
 _LIST_BASES = {"ListAPIView", "ListCreateAPIView", "ListModelMixin"}
 
 
-class ListRouteWithoutPagination(ProjectRule):
+class ListRouteWithoutPagination(rm.RouteProjectRule):
     """
     ## What it does
     Flags a `GET` collection route (its path does not end in a parameter) that returns
@@ -69,16 +69,6 @@ class ListRouteWithoutPagination(ProjectRule):
         Option("check-drf-lists", bool, True,
                "report DRF list views and viewsets without pagination"),
     )
-    needs = ROUTE_KINDS
-
-    def report_at(self, location, message, *, confidence=None, **extra):
-        skip, cap = _where(location)
-        if skip:
-            return None
-        if cap is not None:
-            confidence = cap if confidence is None else min(confidence, cap)
-        return super().report_at(location, message, confidence=confidence, **extra)
-
     def check_project(self, facts) -> None:
         model = rm.project_model(self, facts)
         default_pagination = model.drf_defaults.get("DEFAULT_PAGINATION_CLASS", ())
@@ -124,12 +114,3 @@ class ListRouteWithoutPagination(ProjectRule):
                            f"queryset unpaginated: {why}",
                            confidence=None if route.confirmed and scope != "custom" else Confidence.MEDIUM)
 
-
-def _where(location):
-    """(skip, confidence cap) for a finding at `location`: tests are skipped, docs and
-    examples are reported with medium confidence at most."""
-    from ...findings import Confidence as _C
-    from ...python.web_ast import code_context
-
-    kind = code_context(location.path)
-    return kind == "test", (_C.MEDIUM if kind == "example" else None)

@@ -160,8 +160,8 @@ class JwtUnverified(PythonRule):
                                  f"anyone can forge the claims", confidence=confidence)
             return
         if options.get("verify_exp") is False:
-            self.report(jc.call, f'JWT decoded with `options={{"verify_exp": False}}`: expired '
-                                 f"tokens are accepted forever", confidence=confidence)
+            self.report(jc.call, 'JWT decoded with `options={"verify_exp": False}`: expired '
+                                 "tokens are accepted forever", confidence=confidence)
             return
         algorithms = None
         if entry.get("algorithms_keyword") or entry.get("algorithms_argument") is not None:

@@ -1,12 +1,11 @@
 import re
 
-from ...facts.routes import ROUTE_KINDS
 from ...findings import Confidence, Severity
 from ...python import routes_model as rm
-from ...rule import Option, ProjectRule, RuleMeta
+from ...rule import Option, RuleMeta
 
 
-class AuthRouteWithoutRateLimit(ProjectRule):
+class AuthRouteWithoutRateLimit(rm.RouteProjectRule):
     """
     ## What it does
     Flags login, sign-in, token, token refresh, password reset, OTP/2FA verification and
@@ -80,16 +79,6 @@ class AuthRouteWithoutRateLimit(ProjectRule):
                "regular expressions for auth routes, matched against the route's path words "
                "(lowercase, `_` between words, parameters dropped) and then its handler's name"),
     )
-    needs = ROUTE_KINDS
-
-    def report_at(self, location, message, *, confidence=None, **extra):
-        skip, cap = _where(location)
-        if skip:
-            return None
-        if cap is not None:
-            confidence = cap if confidence is None else min(confidence, cap)
-        return super().report_at(location, message, confidence=confidence, **extra)
-
     def check_project(self, facts) -> None:
         model = rm.project_model(self, facts)
         protection = rm.Protection(model)
@@ -120,12 +109,3 @@ class AuthRouteWithoutRateLimit(ProjectRule):
                 f"`throttle_classes`, `Depends(RateLimiter(...))`) or an app-wide limit",
                 confidence=None if in_path and route.confirmed else Confidence.MEDIUM)
 
-
-def _where(location):
-    """(skip, confidence cap) for a finding at `location`: tests are skipped, docs and
-    examples are reported with medium confidence at most."""
-    from ...findings import Confidence as _C
-    from ...python.web_ast import code_context
-
-    kind = code_context(location.path)
-    return kind == "test", (_C.MEDIUM if kind == "example" else None)

@@ -1,11 +1,10 @@
 import re
 from collections import Counter
 
-from ...facts.routes import ROUTE_KINDS
 from ...findings import Confidence, Severity
 from ...python import routes_model as rm
 from ...python.web_ast import MUTATING, code_context
-from ...rule import Option, ProjectRule, RuleMeta
+from ...rule import Option, RuleMeta
 
 _WEBHOOK = re.compile(r"(?<![a-z])(web_?hooks?|hooks?|callbacks?|notify|notifications?_callback|ipn|events?_receiver|stripe|github|slack|twilio)(?![a-z])")
 DEFAULT_PUBLIC = [r"logout|log_out|sign_?out", r"health|healthz|ping|ready|readiness|liveness|metrics|status",
@@ -14,7 +13,7 @@ DEFAULT_PUBLIC = [r"logout|log_out|sign_?out", r"health|healthz|ping|ready|readi
                   r"graphql", r"i18n|set_language|setlang|language"]
 
 
-class MutatingRouteWithoutAuth(ProjectRule):
+class MutatingRouteWithoutAuth(rm.RouteProjectRule):
     """
     ## What it does
     Flags a `POST`, `PUT`, `PATCH` or `DELETE` route with no authentication in an
@@ -93,16 +92,6 @@ class MutatingRouteWithoutAuth(ProjectRule):
         Option("auth-route-patterns", list, list(rm.DEFAULT_AUTH_ROUTE_PATTERNS),
                "authentication routes (not reported), as in BL209"),
     )
-    needs = ROUTE_KINDS
-
-    def report_at(self, location, message, *, confidence=None, **extra):
-        skip, cap = _where(location)
-        if skip:
-            return None
-        if cap is not None:
-            confidence = cap if confidence is None else min(confidence, cap)
-        return super().report_at(location, message, confidence=confidence, **extra)
-
     def check_project(self, facts) -> None:
         model = rm.project_model(self, facts)
         protection = rm.Protection(model)
@@ -153,12 +142,3 @@ class MutatingRouteWithoutAuth(ProjectRule):
                     f"of this application use `{convention}`",
                     confidence=Confidence.HIGH if share >= 0.75 and route.confirmed else Confidence.MEDIUM)
 
-
-def _where(location):
-    """(skip, confidence cap) for a finding at `location`: tests are skipped, docs and
-    examples are reported with medium confidence at most."""
-    from ...findings import Confidence as _C
-    from ...python.web_ast import code_context
-
-    kind = code_context(location.path)
-    return kind == "test", (_C.MEDIUM if kind == "example" else None)
