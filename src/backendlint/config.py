@@ -73,6 +73,22 @@ _KEYS: dict[str, tuple[type, str]] = {
     "rules": (dict, "rule_options"),
 }
 CONFIG_KEYS = tuple(_KEYS)
+# What each key means, for the generated configuration reference (docs/rules/options.md).
+KEY_HELP = {
+    "select": "rules to run: ids (`BL101`), id prefixes (`BL1`), names or `ALL`; replaces the default (every rule)",
+    "extend-select": "rules added to the selection",
+    "ignore": "rules taken out of the selection",
+    "exclude": "gitignore-style patterns of paths never checked; replaces the defaults",
+    "extend-exclude": "patterns excluded on top of the defaults",
+    "per-file-ignores": "a table of glob -> rule selectors ignored in matching files",
+    "fail-on": "lowest severity that makes the exit code 1: `low`, `medium`, `high` or `critical`",
+    "sql-dialect": "sqlglot dialect of `.sql` files and embedded SQL",
+    "extend-knowledge": "extra TOML knowledge files (paths relative to the configuration file)",
+    "respect-gitignore": "skip files that `.gitignore` files ignore",
+    "baseline": "baseline file; findings recorded in it are not reported",
+    "max-file-size": "files larger than this many bytes are skipped with a note",
+    "rules": "per-rule options, as `[tool.backendlint.rules.BL205]` tables",
+}
 
 
 def find_config(start: Path) -> tuple[Path | None, dict | None]:

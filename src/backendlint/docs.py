@@ -232,7 +232,52 @@ def generate(rules=None) -> dict[str, str]:
     rules = all_rules() if rules is None else rules
     pages = {f"{rule_id}.md": rule_markdown(rule) for rule_id, rule in sorted(rules.items())}
     pages[INDEX] = index_markdown(rules)
+    pages[OPTIONS] = options_markdown(rules)
     return pages
+
+OPTIONS = "options.md"
+
+
+def options_markdown(rules) -> str:
+    """The configuration reference: every `[tool.backendlint]` key and every rule option,
+    generated from the config schema and the rule classes (so it cannot drift)."""
+    from .config import _KEYS, KEY_HELP, Config
+
+    config = Config(root=Path("."))
+    lines = ["# Configuration reference", "",
+             "Generated from the configuration schema and the rule classes by "
+             "`python -m backendlint.docs`; do not edit by hand.", "",
+             "## `[tool.backendlint]` keys", "",
+             "| key | type | default | meaning |", "| --- | --- | --- | --- |"]
+    kinds = {list: "list of strings", dict: "table", str: "string", bool: "boolean", int: "integer"}
+    for key, (kind, attribute) in _KEYS.items():
+        value = getattr(config, attribute)
+        shown = _cell(_default(value))
+        lines.append(f"| `{key}` | {kinds.get(kind, kind.__name__)} | {shown} | {_cell(KEY_HELP.get(key, ''))} |")
+    lines += ["", "## Rule options", "",
+              "Set under `[tool.backendlint.rules.<ID>]`; an unknown option or a wrong type stops the run "
+              "with exit code 2.", ""]
+    for rule_id, rule in sorted(rules.items()):
+        if not rule.options:
+            continue
+        lines += [f"### {rule_id} `{rule.meta.name}`", "", "| option | type | default | meaning |",
+                  "| --- | --- | --- | --- |"]
+        for option in rule.options:
+            lines.append(f"| `{option.name}` | {kinds.get(option.type, option.type.__name__)} | "
+                         f"{_cell(_default(option.default))} | {_cell(option.help)} |")
+        lines.append("")
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _default(value) -> str:
+    """A default as TOML, shortened when it is a long list."""
+    if value is None:
+        return "none"
+    if hasattr(value, "value") and not isinstance(value, (str, int, float, list, dict)):
+        value = value.value  # an enum (fail-on)
+    if isinstance(value, list) and len(value) > 8:
+        return f"`{_toml(value[:8])[:-1]}, ...]` ({len(value)} entries)"
+    return f"`{_toml(value)}`"
 
 
 def stale(folder) -> list[str]:
