@@ -152,7 +152,7 @@ def test_write_check_and_orphans(tmp_path):
     folder = tmp_path / "rules"
     assert docs.main([str(folder), "--check"]) == 1
     written = docs.write_rule_docs(folder)
-    assert sorted(Path(p).name for p in written) == sorted([f"{i}.md" for i in RULES] + ["index.md"])
+    assert sorted(Path(p).name for p in written) == sorted([f"{i}.md" for i in RULES] + ["index.md", "options.md"])
     assert docs.stale(folder) == []
     (folder / "BL101.md").write_text("edited\n", encoding="utf-8")
     (folder / "BL777.md").write_text("old rule\n", encoding="utf-8")
