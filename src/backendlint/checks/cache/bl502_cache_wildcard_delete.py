@@ -47,6 +47,11 @@ class CacheWildcardDelete(PythonRule):
     With django-redis, `cache.delete_pattern(f"user:{user_id}:*")` does the scan. Better
     still, keep related keys in one hash or tag them with a version number bumped on change.
 
+    **Fix**: suggested, not applied. The message names the replacement (iterate
+    `scan_iter(match=...)` and `unlink` what it yields), but `--fix` leaves the code alone:
+    a SCAN over a large keyspace costs time the original call did not, and deleting keys
+    that were silently kept until now is a change of behaviour a person should approve.
+
     ## Options
     None.
 
