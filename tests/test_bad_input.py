@@ -190,3 +190,18 @@ def test_pep701_fstrings_are_analysed_on_older_pythons(project, capsys):
 
     if sys.version_info < (3, 12):
         assert any(p == "cannot.py" and r == "BL901" for p, r, _, _ in found)
+
+
+def test_sqlglot_internal_errors_and_dropped_indexes(project, capsys):
+    """Found by the crash-free run on PostgreSQL's regression SQL: a statement on which
+    sqlglot itself fails, and an index on an unknown table created then dropped."""
+    write(project, {"regress.sql": (
+        "CREATE TABLE itest (a int generated always as identity) PARTITION OF parent;\n"
+        "CREATE INDEX ix_orphan ON not_defined_here (a);\n"
+        "DROP INDEX ix_orphan;\n"
+        "SELECT * FROM itest;\n")})
+    from backendlint import check
+
+    found = [(f.rule_id, f.location.path) for f in check([project]).findings]
+    assert not [f for f in found if f[0] == "BL900"], found
+    assert ("BL102", "regress.sql") in found

@@ -201,6 +201,8 @@ class _Builder:
         _Models(self, [f for f in all_facts if isinstance(f, s.ModelFact)],
                 [f for f in all_facts if isinstance(f, s.AppLabel)]).apply()
         for name, items in list(self.orphans.items()):
+            if not items:  # every index of it was dropped again by a later migration
+                continue
             if name.startswith("model:"):  # SQLAlchemy Index("ix", User.email) at module level
                 fact = items[0][0]
                 from ..extract.pyhelpers import module_name
@@ -216,6 +218,8 @@ class _Builder:
                     self.orphans.setdefault(info.table, []).append((fact, index))
         for name, items in self.orphans.items():
             table = self.schema.table(name)
+            if not items:
+                continue
             if table is None:
                 fact = items[0][0]
                 self.schema.note(fact.location, f"index on unknown table {name!r} ignored "
