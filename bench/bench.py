@@ -39,27 +39,32 @@ SEMGREP_RULES = """rules:
     languages: [python]
     severity: ERROR
     message: SQL built with an f-string
-    pattern: $CUR.execute(f"...")
+    pattern: |
+      $CUR.execute(f"...")
   - id: sql-concat
     languages: [python]
     severity: ERROR
-    message: SQL built with +
-    pattern: $CUR.execute("..." + $X)
+    message: SQL built with concatenation
+    pattern: |
+      $CUR.execute("..." + $X)
   - id: jwt-decode-no-verify
     languages: [python]
     severity: ERROR
     message: unverified JWT
-    pattern: jwt.decode(..., options={"verify_signature": False}, ...)
+    pattern: |
+      jwt.decode(..., options={"verify_signature": False}, ...)
   - id: requests-verify-false
     languages: [python]
     severity: ERROR
     message: TLS verification off
-    pattern: requests.$M(..., verify=False, ...)
+    pattern: |
+      requests.$M(..., verify=False, ...)
   - id: debug-true
     languages: [python]
     severity: WARNING
     message: debug on
-    pattern: $APP.run(..., debug=True, ...)
+    pattern: |
+      $APP.run(..., debug=True, ...)
 """
 
 
@@ -103,6 +108,9 @@ def main() -> int:
         shutil.rmtree(work, ignore_errors=True)
     print()
     goals(rows)
+    if FAILED:
+        print("\nruns that failed (their times are not measurements): "
+              + ", ".join(f"{name} exit {code}" for name, code in sorted(FAILED.items())))
     return 0
 
 
@@ -136,8 +144,12 @@ def fetch(name: str, cache: Path) -> Path:
 
 # -- measuring -------------------------------------------------------------------------
 
+FAILED: dict[str, int] = {}  # command name -> exit code of a run that failed
+
+
 def run(command: list[str], cwd: Path | None = None, timeout: int = 1800) -> tuple[float, int]:
-    """(wall seconds, peak resident memory of the whole process tree in bytes)."""
+    """(wall seconds, peak resident memory of the whole process tree in bytes); a run that
+    exits with 2 or more (a tool error, not findings) is recorded in FAILED."""
     start = time.perf_counter()
     process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     peak = [0]
@@ -160,6 +172,8 @@ def run(command: list[str], cwd: Path | None = None, timeout: int = 1800) -> tup
     elapsed = time.perf_counter() - start
     stop.set()
     sampler.join()
+    if process.returncode not in (0, 1):
+        FAILED[Path(command[0]).name] = process.returncode
     return elapsed, peak[0]
 
 
