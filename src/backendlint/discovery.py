@@ -49,12 +49,13 @@ class _Matcher:
     """Config excludes plus the `.gitignore` files met on the way down."""
 
     def __init__(self, root: Path, patterns: list[str], respect_gitignore: bool):
-
         self.root = root
         self.notices: list[str] = []
         self.excludes = _spec(patterns, "exclude", self.notices)
         self.respect_gitignore = respect_gitignore
         self._gitignores: dict[Path, object | None] = {}
+        self._chains: dict[str, list] = {}
+        self._root_prefix = str(root).rstrip(os.sep) + os.sep
 
     def _gitignore(self, folder: Path):
         if folder not in self._gitignores:
@@ -69,29 +70,34 @@ class _Matcher:
             self._gitignores[folder] = spec
         return self._gitignores[folder]
 
+    def _chain(self, folder: Path) -> list[tuple[str, object]]:
+        """The .gitignore matchers that speak for files in `folder` (its own and its
+        ancestors' up to the root), as (folder path, matcher); memoised per folder."""
+        key = str(folder)
+        chain = self._chains.get(key)
+        if chain is None:
+            at_top = folder == self.root or folder == folder.parent or not key.startswith(self._root_prefix)
+            chain = [] if at_top else self._chain(folder.parent)
+            spec = self._gitignore(folder)
+            if spec is not None:
+                chain = chain + [(key, spec)]
+            self._chains[key] = chain
+        return chain
+
     def excluded(self, path: Path, is_dir: bool) -> bool:
-        rel = relative(path, self.root)
-        probe = rel + "/" if is_dir else rel
-        if not rel.startswith("../") and self.excludes.match_file(probe):
-            return True
-        if self.excludes.match_file(path.name + ("/" if is_dir else "")):
+        text = str(path)
+        slash = "/" if is_dir else ""
+        if text.startswith(self._root_prefix):
+            rel = text[len(self._root_prefix):].replace(os.sep, "/")
+            if self.excludes.match_file(rel + slash):
+                return True
+        if self.excludes.match_file(path.name + slash):
             return True
         if not self.respect_gitignore:
             return False
-        # Every .gitignore from the root down to the file's folder may speak.
-        folder = path.parent
-        chain = []
-        while True:
-            chain.append(folder)
-            if folder == self.root or folder == folder.parent or self.root not in folder.parents:
-                break
-            folder = folder.parent
-        for base in reversed(chain):
-            spec = self._gitignore(base)
-            if spec is not None:
-                sub = relative(path, base) + ("/" if is_dir else "")
-                if spec.match_file(sub):
-                    return True
+        for base, spec in self._chain(path.parent):
+            if spec.match_file(text[len(base) + 1:].replace(os.sep, "/") + slash):
+                return True
         return False
 
 
