@@ -186,14 +186,24 @@ class TokenMatch:
     value: str
 
 
-_last_lowered: list = [None, ""]
+_last_lowered: list = [None, "", {}]  # file text, lower-cased, {format id: has context}
 
 
 def _lowered(file_text: str) -> str:
     """The whole file lower-cased, once per file (not once per string constant in it)."""
     if _last_lowered[0] is not file_text:
-        _last_lowered[0], _last_lowered[1] = file_text, file_text.lower()
+        _last_lowered[:] = [file_text, file_text.lower(), {}]
     return _last_lowered[1]
+
+
+def _has_context(fmt, whole: str, file_text: str | None) -> bool:
+    """Does the file mention one of the format's context words? Asked once per file."""
+    if file_text is None:
+        return any(w in whole for w in fmt.context)
+    answers = _last_lowered[2]
+    if id(fmt) not in answers:
+        answers[id(fmt)] = any(w in whole for w in fmt.context)
+    return answers[id(fmt)]
 
 
 def find_tokens(text: str, file_text: str | None = None) -> list[TokenMatch]:
@@ -205,7 +215,7 @@ def find_tokens(text: str, file_text: str | None = None) -> list[TokenMatch]:
     for fmt in token_formats():
         if fmt.words and not any(w in lowered for w in fmt.words) and not fmt.context:
             continue
-        if fmt.context and not any(w in whole for w in fmt.context):
+        if fmt.context and not _has_context(fmt, whole, file_text):
             continue
         for match in fmt.regex.finditer(text):
             value = match.group(0)

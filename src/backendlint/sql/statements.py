@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from functools import lru_cache
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -59,7 +60,13 @@ class SqlStatement:
 
 
 def parse_one(text: str, dialect: str):
-    """(expression, error message). Never raises."""
+    """(expression, error message). Never raises. Results are memoised (the same query
+    text recurs across a module and a project), so the tree is shared: never mutate it."""
+    return _parse_cached(text, dialect)
+
+
+@lru_cache(maxsize=2048)
+def _parse_cached(text: str, dialect: str):
     import sqlglot
     from sqlglot.errors import SqlglotError
 
