@@ -39,6 +39,10 @@ def collect(paths: list[Path], config) -> tuple[object, list, object]:
     project = ProjectFacts(facts)
     schema = sm.build(project)
     settings = config.settings_for(all_rules()["BL104"])
+    try:
+        schema.soft_delete_columns = config.settings_for(all_rules()["BL110"])["soft-delete-columns"]
+    except Exception:  # BL110 not installed or misconfigured: its defaults
+        pass
     items = []
     for query in sm.resolve(project, schema):
         items.extend(sm.coverage(query, schema, settings["ignore-tables"], settings["low-cardinality-columns"]))
@@ -86,7 +90,17 @@ def to_json(schema, items) -> dict:
                               "ref_columns": list(f.ref_columns), "name": f.name or None,
                               "location": _loc(f.location)} for f in table.foreign_keys],
         })
-    return {"tables": tables, "queries": [item.to_dict() for item in items], "notes": list(schema.notes)}
+    return {"tables": tables, "queries": [item.to_dict() for item in items],
+            "soft_deletes": _soft_deletes(schema), "notes": list(schema.notes)}
+
+
+def _soft_deletes(schema) -> list[dict]:
+    """Tables with a soft-delete column (BL110's `soft-delete-columns`) and the index that
+    serves `deleted_at IS NULL` reads, if any."""
+    from ..checks.sql.bl110_soft_delete_not_filtered import soft_delete_index_report
+
+    columns = getattr(schema, "soft_delete_columns", None) or ["deleted_at", "is_deleted", "deleted", "deleted_on"]
+    return soft_delete_index_report(schema, columns)
 
 
 def render(schema, items, console, verbose: bool = False) -> None:
@@ -140,6 +154,20 @@ def render(schema, items, console, verbose: bool = False) -> None:
             line.append(f"not judged ({item.status}: {item.detail})", style="yellow")
         console.print(line)
         console.print(Text(f"      {item.query.text}", style="dim"))
+    soft = _soft_deletes(schema)
+    if soft:
+        console.print(Text("\nSoft deletes", style="bold underline"))
+        for row in soft:
+            line = Text(f"  {row['table']}.{row['column']}: ")
+            live = f"NOT {row['column']}" if row["column"].lower().startswith("is_") else f"{row['column']} IS NULL"
+            if row["partial"]:
+                line.append(f"partial: {row['index']}", style="green")
+            elif row["index"]:
+                line.append(f"in {row['index']} (no index partial on WHERE {live})", style="green")
+            else:
+                line.append(f"no index has it or is partial on WHERE {live}; hot reads of live rows may "
+                            "want one (a partial index on their filter columns)", style="yellow")
+            console.print(line)
     missing = sum(1 for i in items if i.status == sm.MISSING)
     served = sum(1 for i in items if i.status == sm.SERVED)
     console.print(f"\n{len(schema.tables)} tables, {len(items)} query patterns: {served} served by an index, "

@@ -67,6 +67,24 @@ def _unroll(node) -> list[tuple[str, object, ast.AST]]:
     return links
 
 
+def _mentions(call: ast.Call, out: set[str]) -> None:
+    """Every name a chain call mentions: keyword lookups (`deleted_at__isnull`, in `Q`
+    under `|` / `~` too), attributes (`User.deleted_at.is_(None)`) and string field names.
+    Walks only this call's own arguments, never the whole module."""
+    for arg in [*call.args, *(kw.value for kw in call.keywords)]:
+        for inner in ast.walk(arg):
+            if isinstance(inner, ast.Attribute):
+                out.add(inner.attr.lower())
+            elif isinstance(inner, ast.keyword) and inner.arg:
+                out.add(inner.arg.split("__")[0].lower())
+            elif isinstance(inner, ast.Constant) and isinstance(inner.value, str) and inner.value.isidentifier() \
+                    or isinstance(inner, ast.Constant) and isinstance(inner.value, str) and "__" in inner.value:
+                out.add(inner.value.lstrip("-").split("__")[0].lower())
+    for kw in call.keywords:
+        if kw.arg:
+            out.add(kw.arg.split("__")[0].lower())
+
+
 def _text(node) -> str:
     try:
         return _short(ast.unparse(node))
@@ -160,6 +178,7 @@ class OrmQueries(FactExtractor):
         refs: list[OrmRef] = []
         order: list[str] = []
         limit = False
+        mentioned: set[str] = set()
         for kind, name, node in links[2:]:
             if kind == "slice":
                 limit = limit or isinstance(node.slice, (ast.Slice, ast.Constant))
@@ -168,6 +187,7 @@ class OrmQueries(FactExtractor):
                 return None  # something else in the chain: not a queryset we know
             if name not in DJANGO_METHODS:
                 return None
+            _mentions(node, mentioned)
             if name in DJANGO_LOOKUP_METHODS:
                 for kw in node.keywords:
                     if kw.arg and kw.arg not in ("defaults", "create_defaults"):
@@ -189,10 +209,23 @@ class OrmQueries(FactExtractor):
         if limit and order:
             refs.append(OrmRef(model, tuple(order[0].split("__")), ORDER))
         refs = [r for r in refs if r is not None]
-        if not refs:
-            return None
+        # a chain without filters is kept too (BL110: is a soft-delete column filtered?);
+        # `schema_model.resolve` leaves it out of index coverage
         return OrmQuery(location=self.file.location(top), orm="django", model=model, refs=tuple(refs),
-                        limit=limit, text=_text(top))
+                        limit=limit, text=_text(top), mentioned=tuple(sorted(mentioned)),
+                        function=self._function(), held=self._held(top))
+
+    def _function(self) -> str:
+        return getattr(self.file.enclosing_function(), "name", "") or ""
+
+    def _held(self, top) -> str:
+        """`qs = <top>`: the name the chain is assigned to, else ""."""
+        parent = self.file.ancestors[-1] if self.file.ancestors else None
+        if isinstance(parent, (ast.Assign, ast.AnnAssign)) and parent.value is top:
+            targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
+            if len(targets) == 1 and isinstance(targets[0], ast.Name):
+                return targets[0].id
+        return ""
 
     def _lookup(self, model: str, key: str, value, negate: bool) -> OrmRef:
         parts = key.split("__")
@@ -244,12 +277,14 @@ class OrmQueries(FactExtractor):
         current = model
         limit = False
         order_ref = None
+        mentioned: set[str] = set()
         for kind, name, node in links[start:]:
             if kind == "slice":
                 limit = True
                 continue
             if kind != "call" or name not in SA_METHODS:
                 return None
+            _mentions(node, mentioned)
             if name in ("filter", "where"):
                 for arg in node.args:
                     self._condition(arg, refs, joins)
@@ -276,10 +311,9 @@ class OrmQueries(FactExtractor):
                 limit = True
         if limit and order_ref is not None:
             refs.append(OrmRef(order_ref.entity, order_ref.path, ORDER))
-        if not refs and not joins:
-            return None
         return OrmQuery(location=self.file.location(top), orm="sqlalchemy", model=model, refs=tuple(refs),
-                        joins=tuple(joins), limit=limit, text=_text(top))
+                        joins=tuple(joins), limit=limit, text=_text(top), mentioned=tuple(sorted(mentioned)),
+                        function=self._function(), held=self._held(top))
 
     def _entity(self, node, column_owner: bool = True) -> str | None:
         """The model (or Core table variable) a query/select/join names: `User`, or the
@@ -337,3 +371,52 @@ class OrmQueries(FactExtractor):
             method = node.func.attr
             role = IN if method == "in_" else RANGE if method == "between" else OTHER
             refs.append(OrmRef(ref.entity, ref.path, role))
+
+
+PLAIN_MANAGERS = {"Manager", "BaseManager"}
+
+
+class DefaultFilters(FactExtractor):
+    """Default filters that make an ORM query filtered without saying so at the call:
+    a Django model (or abstract base) assigning `objects = SomeManager()` other than a plain
+    `models.Manager()`, a Flask-SQLAlchemy model setting `query_class`, and SQLAlchemy
+    `with_loader_criteria(...)` or a `do_orm_execute`
+    event listener (a global criteria, typically for soft deletes)."""
+
+    kinds = (QUERY,)
+    triggers = ("manager", "with_loader_criteria", "do_orm_execute", "query_class")
+    languages = ("python",)
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        from ..facts.queries import DefaultFilter
+        from .pyhelpers import module_name
+
+        for stmt in node.body:
+            if not isinstance(stmt, ast.Assign) or not isinstance(stmt.value, (ast.Call, ast.Name, ast.Attribute)):
+                continue
+            names = [t.id for t in stmt.targets if isinstance(t, ast.Name)]
+            if "query_class" in names:  # Flask-SQLAlchemy: a Query subclass for this model
+                self.emit(DefaultFilter(location=self.file.location(stmt), how="manager",
+                                        module=module_name(self.file.location(stmt).path), name=node.name,
+                                        detail=_text(stmt.value)))
+                continue
+            if "objects" not in names or not isinstance(stmt.value, ast.Call):
+                continue
+            func = stmt.value.func
+            called = last_name(func.value) if isinstance(func, ast.Attribute) and func.attr in (
+                "from_queryset", "as_manager") else last_name(func)
+            if isinstance(func, ast.Call):  # Manager.from_queryset(QS)()
+                called = "from_queryset"
+            if called and called not in PLAIN_MANAGERS:
+                self.emit(DefaultFilter(location=self.file.location(stmt), how="manager",
+                                        module=module_name(self.file.location(stmt).path), name=node.name,
+                                        detail=_text(stmt.value)))
+
+    def visit_Call(self, node: ast.Call) -> None:
+        from ..facts.queries import DefaultFilter
+
+        name = last_name(node.func)
+        if name == "with_loader_criteria" or name in ("listens_for", "listen") and any(
+                isinstance(a, ast.Constant) and a.value == "do_orm_execute" for a in node.args):
+            self.emit(DefaultFilter(location=self.file.location(node), how="sqlalchemy-global",
+                                    detail=_text(node)))

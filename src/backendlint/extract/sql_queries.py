@@ -102,11 +102,34 @@ class SqlQueries(FactExtractor):
             ref = _local_column(column, scope, tables, names)
             if ref is not None:
                 uses.append(ColumnUse(ref[0], ref[1], ORDER))
-        if not uses and not joins:
-            return None
+        mentioned = tuple(sorted({name_of(c.this).lower() for c in scope.find_all(exp.Column)
+                                  if isinstance(c.this, exp.Identifier) and name_of(c.this)}))
+        if not uses and not joins and not isinstance(scope, exp.Select):
+            return None  # a bare SELECT is kept (BL110); `resolve` leaves it out of coverage
         return SqlQuery(location=statement.whole, origin="embedded" if statement.embedded else "sql",
                         statement=type(scope).__name__.lower(), tables=tuple(tables), uses=tuple(uses),
-                        joins=tuple(joins), limit=bool(limit), text=short_sql(scope.sql(dialect="postgres")))
+                        joins=tuple(joins), limit=bool(limit), text=short_sql(scope.sql(dialect="postgres")),
+                        mentioned=mentioned, function=self._function(statement))
+
+    def _function(self, statement) -> str:
+        """The innermost Python function holding embedded SQL (from the file's shared node
+        list, indexed once per file)."""
+        if not statement.embedded or not hasattr(self.file, "nodes"):
+            return ""
+        owners = self.__dict__.get("_owners")
+        if owners is None:
+            import ast
+
+            # Line -> innermost function: functions sorted by first line, a later (inner)
+            # one overwriting its lines. Built once per file; each lookup is O(1).
+            owners = {}
+            spans = sorted((n.lineno, n.end_lineno or n.lineno, n.name) for n in self.file.nodes()
+                           if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))
+            for start, end, name in spans:
+                for line in range(start, end + 1):
+                    owners[line] = name
+            self._owners = owners
+        return owners.get(statement.whole.line, "")
 
     def _predicate(self, node, scope, tables, names, uses, joins) -> None:
         from sqlglot import exp

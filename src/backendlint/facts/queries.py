@@ -53,6 +53,10 @@ class SqlQuery(Fact):
     joins: tuple[JoinUse, ...] = ()
     limit: bool = False
     text: str = ""  # a short form of the query, for messages and the coverage report
+    # every column name the scope mentions anywhere (select list, WHERE under OR/NOT,
+    # IS NULL, functions, subqueries), lower-cased: "does the query look at it at all"
+    mentioned: tuple[str, ...] = ()
+    function: str = ""  # the enclosing Python function of embedded SQL, when known
 
 
 @dataclass(frozen=True)
@@ -80,3 +84,21 @@ class OrmQuery(Fact):
     joins: tuple[OrmJoin, ...] = ()
     limit: bool = False
     text: str = ""
+    # every field/attribute name the chain mentions in any filter, exclude, Q (also under
+    # `|` / `~`), `isnull` lookup, `.is_(None)` or order: "does the query look at it at all"
+    mentioned: tuple[str, ...] = ()
+    function: str = ""  # the enclosing function's name ("" at module level)
+    held: str = ""  # the name the chain is assigned to (`qs = Order.objects.all()`), if any
+
+
+@dataclass(frozen=True)
+class DefaultFilter(Fact):
+    """Something that filters every query of a model (or of all models) by default:
+    a Django model's custom default manager (`objects = ActiveManager()`), or a
+    SQLAlchemy global criteria (`with_loader_criteria`, a `do_orm_execute` listener)."""
+
+    kind: ClassVar[str] = QUERY
+    how: str = ""  # "manager" or "sqlalchemy-global"
+    module: str = ""  # the model's module ("" for a global filter)
+    name: str = ""  # the model class
+    detail: str = ""
