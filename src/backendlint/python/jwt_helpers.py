@@ -732,3 +732,31 @@ def _is_test_path(relpath: str) -> bool:
             or stem in ("tests.py", "conftest.py", "test.py"):
         return True
     return any(p in ("tests", "test", "testing") for p in parts[:-1])
+
+
+def claims_at_call_sites(file, function, parameter: str, calls) -> list:
+    """The claims passed as `parameter` at each call of `function` in the module.
+    `calls` yields (call node, enclosing scope or None); a call that may pass the
+    parameter through `*args`/`**kwargs` gives incomplete claims."""
+    args = function.args
+    positional = [a.arg for a in args.posonlyargs + args.args]
+    method = bool(positional) and positional[0] in ("self", "cls")
+    if method:
+        positional = positional[1:]
+    position = positional.index(parameter) if parameter in positional else None
+    evaluator = ClaimsEvaluator(file)
+    out = []
+    for node, scope in calls:
+        func = node.func
+        if not ((isinstance(func, ast.Name) and func.id == function.name and not method) or (
+                isinstance(func, ast.Attribute) and func.attr == function.name and method)):
+            continue
+        value = argument(node, position, parameter)
+        if value is None:
+            if any(k.arg is None for k in node.keywords) or any(
+                    isinstance(a, ast.Starred) for a in node.args):
+                out.append(incomplete())
+            continue  # the parameter's default
+        out.append(evaluator.evaluate(value, scope if scope is not None else scope_of(file, node),
+                                      node.lineno))
+    return out

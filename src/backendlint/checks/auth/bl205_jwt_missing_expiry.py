@@ -106,7 +106,8 @@ class JwtMissingExpiry(PythonRule):
         if claims.parameter is None:
             return
         function, parameter = claims.parameter
-        sites = self._call_sites(function, parameter)
+        sites = jh.claims_at_call_sites(self.file, function, parameter,
+                                        ((n, None) for n in self.file.nodes() if isinstance(n, ast.Call)))
         if sites:
             if all(c.complete and not c.has("exp") for c in sites):
                 self.report(node, f"JWT signed without an `exp` claim: every call of "
@@ -119,31 +120,6 @@ class JwtMissingExpiry(PythonRule):
             self.report(node, f"JWT claims get {', '.join(f'`{k}`' for k in registered)} here "
                               f"but no `exp`: unless every caller passes one, the token never "
                               f"expires{where}", confidence=Confidence.MEDIUM)
-
-    def _call_sites(self, function, parameter: str) -> list[jh.Claims]:
-        args = function.args
-        positional = [a.arg for a in args.posonlyargs + args.args]
-        method = bool(positional) and positional[0] in ("self", "cls")
-        if method:
-            positional = positional[1:]
-        position = positional.index(parameter) if parameter in positional else None
-        out = []
-        evaluator = jh.ClaimsEvaluator(self.file)
-        for node in ast.walk(self.file.tree):
-            if not isinstance(node, ast.Call):
-                continue
-            func = node.func
-            if not ((isinstance(func, ast.Name) and func.id == function.name and not method) or (
-                    isinstance(func, ast.Attribute) and func.attr == function.name and method)):
-                continue
-            value = jh.argument(node, position, parameter)
-            if value is None:
-                if any(k.arg is None for k in node.keywords) or any(
-                        isinstance(a, ast.Starred) for a in node.args):
-                    out.append(jh.incomplete())
-                continue  # the parameter's default
-            out.append(evaluator.evaluate(value, jh.scope_of(self.file, node), node.lineno))
-        return out
 
     def _factory(self, jc: jh.JwtCall) -> None:
         value = jc.argument(None, jc.api.entry.get("expires_keyword", "expires_delta"))

@@ -151,7 +151,7 @@ class JwtMissingClaims(PythonRule):
         if claims.parameter is None:
             return
         function, parameter = claims.parameter
-        sites = self._call_sites(function, parameter)
+        sites = jh.claims_at_call_sites(self.file, function, parameter, self.calls)
         if sites:
             misses = [self._missing(self._merged(c, claims), required, context) for c in sites]
             if all(c.complete for c in sites) and all(misses):
@@ -212,29 +212,6 @@ class JwtMissingClaims(PythonRule):
             extra = f"; `{alias[0]}` stands where the registered `sub` claim belongs"
         return (f"JWT signed without {_list(missing)}"
                 f"{f' (claims: {shown})' if keys else ''}{extra}")
-
-    def _call_sites(self, function, parameter: str) -> list[jh.Claims]:
-        args = function.args
-        positional = [a.arg for a in args.posonlyargs + args.args]
-        method = bool(positional) and positional[0] in ("self", "cls")
-        if method:
-            positional = positional[1:]
-        position = positional.index(parameter) if parameter in positional else None
-        evaluator = jh.ClaimsEvaluator(self.file)
-        out = []
-        for node, scope in self.calls:
-            func = node.func
-            if not ((isinstance(func, ast.Name) and func.id == function.name and not method) or (
-                    isinstance(func, ast.Attribute) and func.attr == function.name and method)):
-                continue
-            value = jh.argument(node, position, parameter)
-            if value is None:
-                if any(k.arg is None for k in node.keywords) or any(
-                        isinstance(a, ast.Starred) for a in node.args):
-                    out.append(jh.incomplete())
-                continue
-            out.append(evaluator.evaluate(value, scope, node.lineno))
-        return out
 
 
 def _claim_words(claims: jh.Claims) -> set[str]:
