@@ -245,35 +245,11 @@ class ModuleIndex:
 
     def reachable(self, info: FunctionInfo, depth: int) -> list[FunctionInfo]:
         """Module functions `info` calls, directly or through others (up to `depth`)."""
-        out: list[FunctionInfo] = []
-        seen = {id(info)}
-        frontier = [info]
-        for _ in range(depth):
-            nxt = []
-            for item in frontier:
-                for callee in item.callees:
-                    if id(callee) not in seen:
-                        seen.add(id(callee))
-                        out.append(callee)
-                        nxt.append(callee)
-            frontier = nxt
-        return out
+        return _closure(info, depth, "callees")
 
     def reaching(self, info: FunctionInfo, depth: int) -> list[FunctionInfo]:
         """Module functions that call `info`, directly or through others (up to `depth`)."""
-        out: list[FunctionInfo] = []
-        seen = {id(info)}
-        frontier = [info]
-        for _ in range(depth):
-            nxt = []
-            for item in frontier:
-                for caller in item.callers:
-                    if id(caller) not in seen:
-                        seen.add(id(caller))
-                        out.append(caller)
-                        nxt.append(caller)
-            frontier = nxt
-        return out
+        return _closure(info, depth, "callers")
 
     def top(self, info: FunctionInfo) -> FunctionInfo:
         """The outermost function holding a nested function."""
@@ -356,3 +332,21 @@ def call_name(call: ast.Call) -> str:
     if isinstance(func, ast.Name):
         return func.id
     return ""
+
+
+def _closure(info: FunctionInfo, depth: int, edges: str) -> list[FunctionInfo]:
+    """Functions reached from `info` along `edges` ("callees" or "callers"), breadth
+    first, at most `depth` steps away, each once."""
+    out: list[FunctionInfo] = []
+    seen = {id(info)}
+    frontier = [info]
+    for _ in range(depth):
+        nxt = []
+        for item in frontier:
+            for other in getattr(item, edges):
+                if id(other) not in seen:
+                    seen.add(id(other))
+                    out.append(other)
+                    nxt.append(other)
+        frontier = nxt
+    return out

@@ -789,3 +789,14 @@ class RouteProjectRule(ProjectRule):
         if kind == "example":
             confidence = Confidence.MEDIUM if confidence is None else min(confidence, Confidence.MEDIUM)
         return super().report_at(location, message, confidence=confidence, **extra)
+
+    def report_route(self, route, message: str, *, confidence=None):
+        """Report at the route's declaration, once per declaration (a handler registered
+        under several paths or methods is one finding)."""
+        reported = self.__dict__.setdefault("_reported_declarations", set())
+        if route.declared_at in reported:
+            return None
+        reported.add(route.declared_at)
+        methods = ", ".join(route.methods)
+        return self.report_at(route.declared_at, f"{methods} {route.path} ({route.handler_name}) {message}",
+                              confidence=confidence)

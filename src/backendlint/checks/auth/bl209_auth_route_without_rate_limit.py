@@ -83,7 +83,6 @@ class AuthRouteWithoutRateLimit(rm.RouteProjectRule):
         model = rm.project_model(self, facts)
         protection = rm.Protection(model)
         patterns = self.option("auth-route-patterns")
-        reported = set()
         for route in model.routes:
             if not {"POST", "PUT", "PATCH"} & set(route.methods):
                 continue
@@ -97,15 +96,10 @@ class AuthRouteWithoutRateLimit(rm.RouteProjectRule):
                 continue  # a route behind authentication is no target for guessing credentials
             if protection.rate_limit(route):
                 continue
-            key = route.declared_at
-            if key in reported:
-                continue
-            reported.add(key)
-            methods = ", ".join(m for m in route.methods)
-            self.report_at(
-                route.declared_at,
-                f"{methods} {route.path} ({route.handler_name}) is an authentication route with "
-                f"no rate limiter: add one (e.g. `@limiter.limit(\"5/minute\")`, DRF "
-                f"`throttle_classes`, `Depends(RateLimiter(...))`) or an app-wide limit",
+            self.report_route(
+                route,
+                "is an authentication route with "
+                "no rate limiter: add one (e.g. `@limiter.limit(\"5/minute\")`, DRF "
+                "`throttle_classes`, `Depends(RateLimiter(...))`) or an app-wide limit",
                 confidence=None if in_path and route.confirmed else Confidence.MEDIUM)
 

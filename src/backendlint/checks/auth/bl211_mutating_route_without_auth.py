@@ -126,18 +126,12 @@ class MutatingRouteWithoutAuth(rm.RouteProjectRule):
                 continue
             convention, _ = Counter(m for m in protected if m != "a check in the handler").most_common(1)[0] \
                 if any(m != "a check in the handler" for m in protected) else ("a check in the handler", 0)
-            reported = set()
             for route, marker in candidates:
                 if marker:
                     continue
-                key = route.declared_at
-                if key in reported:
-                    continue
-                reported.add(key)
-                methods = ", ".join(m for m in route.methods)
-                self.report_at(
-                    route.declared_at,
-                    f"{methods} {route.path} ({route.handler_name}) changes data with no "
+                self.report_route(
+                    route,
+                    f"changes data with no "
                     f"authentication, while {len(protected)} of {len(candidates)} mutating routes "
                     f"of this application use `{convention}`",
                     confidence=Confidence.HIGH if share >= 0.75 and route.confirmed else Confidence.MEDIUM)
