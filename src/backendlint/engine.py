@@ -377,11 +377,12 @@ def _analyse(source: discovery.SourcePath, setup: Setup, result: FileResult, fac
         _engine_finding(result, setup, PARSE_ERROR, Location(source.relpath, 1),
                         f"cannot decode file: {exc}; not analysed")
         return
-    run_rules = bool(rules_for_kind) and _prefilter(text, kind, setup)
+    lowered = text.lower()
+    run_rules = bool(rules_for_kind) and _prefilter(text, lowered, kind, setup)
     if not run_rules and not report_parse_errors:
         return
     result.parsed = run_rules
-    run = _Run(setup, result.findings, result.facts, facts_only)
+    run = _Run(setup, result.findings, result.facts, facts_only, lowered)
     if kind == discovery.PYTHON:
         file = _analyse_python(source, text, run, run_rules)
         result.suppressions = suppressions.find_python(text) if run_rules and not facts_only else []
@@ -417,9 +418,8 @@ def _redact_secrets(findings: list[Finding], file) -> None:
                 finding.message = finding.message.replace(form, replacement)
 
 
-def _prefilter(text: str, kind: str, setup: Setup) -> bool:
+def _prefilter(text: str, lowered: str, kind: str, setup: Setup) -> bool:
     """Could any active rule fire on this text? Matching is case-insensitive."""
-    lowered = text.lower()
     if kind == discovery.CONFIG:
         return any(word in lowered for word in setup.text_triggers)
     if kind == discovery.SQL:
@@ -445,14 +445,23 @@ class _Run:
     findings: list[Finding]
     facts: list
     facts_only: bool
+    lowered: str  # the file's text, lower-cased once for the trigger words
 
     def rules(self, classes, file) -> list:
         if self.facts_only:
             return []
-        return [cls(file, self.setup.settings[cls.meta.id], self.findings) for cls in classes]
+        return [cls(file, self.setup.settings[cls.meta.id], self.findings) for cls in classes
+                if self.triggered(cls.meta.triggers)]
 
     def extractors(self, language: str, file) -> list:
-        return [cls(file, self.facts) for cls in self.setup.extractors if language in cls.languages]
+        return [cls(file, self.facts) for cls in self.setup.extractors
+                if language in cls.languages and self.triggered(cls.triggers)]
+
+    def triggered(self, words: tuple[str, ...]) -> bool:
+        """A rule or extractor runs on a file only when one of its trigger words is in it
+        (none declared: always). Per rule, not only per file: most rules are skipped on
+        most files of a large tree, which is most of the saving of the prefilter."""
+        return not words or any(word in self.lowered for word in words)
 
 
 def _analyse_python(source, text: str, run: _Run, run_rules: bool):

@@ -1,0 +1,37 @@
+"""The engine's shortcuts (per-rule trigger words, the node index) skip work, never findings."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from backendlint import engine
+from backendlint.config import Config
+from backendlint.extract import all_extractors
+from backendlint.registry import all_rules
+from helpers import VULNERABLE, write
+
+
+def test_trigger_words_are_lower_case():
+    # Files are matched lower-cased; an upper-case trigger word would never match.
+    for rule in all_rules().values():
+        assert all(w == w.lower() for w in rule.meta.triggers), rule.meta.id
+    for extractor in all_extractors():
+        assert all(w == w.lower() for w in extractor.triggers), extractor.__name__
+
+
+def test_rules_run_only_on_files_with_their_trigger_words(tmp_path, monkeypatch):
+    root = write(tmp_path, {"db.py": VULNERABLE, "tls.py": "import requests\nrequests.get(u, verify=False)\n"})
+    created: dict[str, list[str]] = {}
+    original = engine._Run.rules
+
+    def rules(self, classes, file):
+        made = original(self, classes, file)
+        created.setdefault(Path(file.relpath).name, []).extend(r.meta.id for r in made)
+        return made
+
+    monkeypatch.setattr(engine._Run, "rules", rules)
+    report = engine.check([root], Config(root=root))
+    found = {(Path(f.location.path).name, f.rule_id) for f in report.findings}
+    assert ("db.py", "BL101") in found and ("tls.py", "BL301") in found
+    # BL301's words (verify, ssl, ...) are not in db.py, BL101's (execute, sql, ...) not in tls.py.
+    assert "BL301" not in created["db.py"] and "BL101" in created["db.py"]
+    assert "BL101" not in created["tls.py"] and "BL301" in created["tls.py"]
