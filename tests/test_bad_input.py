@@ -159,10 +159,27 @@ def test_newer_python_syntax_is_not_a_syntax_error(project, capsys):
 
     if sys.version_info >= (3, 12):
         pytest.skip("this interpreter knows PEP 695")
-    write(project, {"generic.py": "type Pair[T] = tuple[T, T]\n"})
+    write(project, {"generic.py": "type Pair[T] = tuple[T, T]\n",
+                    "tstring.py": "x = 1\ngreeting = t'hello {x}'\n",
+                    "broken.py": "x = 't' +\n"})
     _, by_file, _ = findings_by_file(capsys, project)
     assert by_file["generic.py"][0][0] == "BL901"
     assert "needs Python >= 3.12" in by_file["generic.py"][0][2]
+    # A quote after a `t` is a t-string only if libcst (which knows 3.14) agrees.
+    assert "needs Python >= 3.14" in by_file["tstring.py"][0][2]
+    assert "syntax error" in by_file["broken.py"][0][2]
+
+
+def test_known_newer_syntax_needs_no_second_parser(monkeypatch):
+    import sys
+
+    from backendlint.python import parse
+
+    if sys.version_info >= (3, 12):
+        pytest.skip("this interpreter knows PEP 695")
+    monkeypatch.setattr(parse, "_libcst_accepts", lambda text: pytest.fail("libcst asked"))
+    failure = parse.parse_python("x = 1\nclass Box[T]:\n    pass\n", "box.py")
+    assert "needs Python >= 3.12" in failure.message and failure.line == 2
 
 
 def test_deeply_nested_expression_does_not_crash(project, capsys):

@@ -123,8 +123,7 @@ class SqlQueries(FactExtractor):
             # Line -> innermost function: functions sorted by first line, a later (inner)
             # one overwriting its lines. Built once per file; each lookup is O(1).
             owners = {}
-            spans = sorted((n.lineno, n.end_lineno or n.lineno, n.name) for n in self.file.nodes()
-                           if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))
+            spans = sorted((n.lineno, n.end_lineno or n.lineno, n.name) for n in self.file.of_type(ast.FunctionDef, ast.AsyncFunctionDef))
             for start, end, name in spans:
                 for line in range(start, end + 1):
                     owners[line] = name

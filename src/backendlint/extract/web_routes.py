@@ -56,7 +56,7 @@ class RouteExtractor(FactExtractor):
         self.routers: dict[str, str] = {}  # local ref -> constructor name
         self._handlers_seen: set[int] = set()
         self._collect_objects(tree)
-        for node in self.file.nodes():
+        for node in self.file.of_type(ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Call, ast.For):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 self._function(node)
             elif isinstance(node, ast.ClassDef):
@@ -70,8 +70,8 @@ class RouteExtractor(FactExtractor):
     # -- objects -----------------------------------------------------------------------
 
     def _collect_objects(self, tree) -> None:
-        for node in self.file.nodes():
-            if not isinstance(node, (ast.Assign, ast.AnnAssign)) or not isinstance(node.value, ast.Call):
+        for node in self.file.of_type(ast.Assign, ast.AnnAssign):
+            if not isinstance(node.value, ast.Call):
                 continue
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             call = node.value

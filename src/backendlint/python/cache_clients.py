@@ -81,7 +81,7 @@ class ReceiverIndex:
                 for name, value, _ in calls.assignments(tree):
                     found.setdefault(name, []).append(value)
                 # `self.x = ...` / `cls.x = ...` anywhere in the module's classes
-                for node in self.file.nodes():
+                for node in self.file.of_type(ast.Assign, ast.AnnAssign, ast.ClassDef):
                     if isinstance(node, (ast.Assign, ast.AnnAssign)):
                         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                         value = node.value

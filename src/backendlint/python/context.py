@@ -18,16 +18,27 @@ class PythonFile(SourceFile):
 
     _nodes: list | None = field(default=None, repr=False)
     _parents: dict | None = field(default=None, repr=False)
+    _by_type: dict | None = field(default=None, repr=False)
 
     def qualname(self, node: ast.AST) -> str | None:
         return self.names.qualname(node)
 
     def nodes(self) -> list[ast.AST]:
-        """Every node of the module, in `ast.walk` order, listed once per file: rules and
-        extractors that need the whole module use this instead of walking it again."""
+        """Every node of the module (expression contexts aside), in `ast.walk` order,
+        listed once per file: rules and extractors that need the whole module use this
+        (or `of_type`) instead of walking it again."""
         if self._nodes is None:
             self._index()
         return self._nodes
+
+    def of_type(self, *classes: type) -> list[ast.AST]:
+        """The module's nodes of these exact classes, in `nodes()` order."""
+        if self._by_type is None:
+            self._index()
+        if len(classes) == 1:
+            return self._by_type.get(classes[0], [])
+        wanted = set(classes)
+        return [node for node in self._nodes if node.__class__ in wanted]
 
     def parent(self, node: ast.AST) -> ast.AST | None:
         """The node's parent (None for the module), from the same one-time index."""
@@ -36,19 +47,24 @@ class PythonFile(SourceFile):
         return self._parents.get(id(node))
 
     def _index(self) -> None:
-        from collections import deque
+        from .walk import children_reversed
 
-        nodes: list[ast.AST] = []
+        nodes: list[ast.AST] = [self.tree] if self.tree is not None else []
         parents: dict[int, ast.AST] = {}
-        queue = deque([self.tree] if self.tree is not None else [])
-        iter_children = ast.iter_child_nodes
-        while queue:
-            node = queue.popleft()
-            nodes.append(node)
-            for child in iter_children(node):
+        # Breadth first: `nodes` doubles as the queue.
+        position = 0
+        while position < len(nodes):
+            node = nodes[position]
+            position += 1
+            children = children_reversed(node)
+            children.reverse()
+            for child in children:
                 parents[id(child)] = node
-                queue.append(child)
-        self._nodes, self._parents = nodes, parents
+            nodes.extend(children)
+        by_type: dict[type, list[ast.AST]] = {}
+        for node in nodes:
+            by_type.setdefault(node.__class__, []).append(node)
+        self._nodes, self._parents, self._by_type = nodes, parents, by_type
 
     def char_column(self, line: int, byte_offset: int) -> int:
         """`ast` columns are UTF-8 byte offsets into the line; return a 1-based character column."""

@@ -186,6 +186,8 @@ class EmbeddedSql:
 
     def visit_Call(self, node: ast.Call) -> None:
         found = self._match(node)
+        if not found and not self._wrappers():
+            return  # most calls: neither a sink nor a call of this module's sink wrappers
         scope = self.file.enclosing_function()
         if not found:
             wrapped = self._wrapper_call(node, scope)
@@ -238,9 +240,7 @@ class EmbeddedSql:
             return self._wrapper_map
         # One pass over the module's shared node list: sink calls whose SQL is a bare name
         # may pass a parameter of their function through.
-        for node in self.file.nodes():
-            if not isinstance(node, ast.Call):
-                continue
+        for node in self.file.of_type(ast.Call):
             found = self._match(node)
             if not found or not isinstance(found[0][1], ast.Name):
                 continue

@@ -132,8 +132,8 @@ def _instance_class(file, name: str) -> Api | None:
     if cache is None:
         cache = {}
         kb = jwt_knowledge()
-        for node in file.nodes() if file.tree is not None else ():
-            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+        for node in file.of_type(ast.Assign) if file.tree is not None else ():
+            if isinstance(node.value, ast.Call):
                 api = kb.by_qualname.get(file.qualname(node.value.func) or "")
                 if api is not None and api.table == "jwt_class":
                     for target in node.targets:

@@ -102,19 +102,18 @@ def find_jobs(file) -> list[Job]:
         return cached
     jobs: list[Job] = []
     functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
-    for node in file.nodes():
-        if isinstance(node, _FUNCTIONS):
-            functions.setdefault(node.name, node)
-            for decorator in node.decorator_list:
-                entry = decorator_framework(file, decorator)
-                if entry is not None:
-                    jobs.append(Job(entry["framework"], node, decorator, entry=entry))
-                    break
+    for node in file.of_type(*_FUNCTIONS):
+        functions.setdefault(node.name, node)
+        for decorator in node.decorator_list:
+            entry = decorator_framework(file, decorator)
+            if entry is not None:
+                jobs.append(Job(entry["framework"], node, decorator, entry=entry))
+                break
     for entry in task_knowledge().get("enqueue", []):
         if not _imports(file, entry.get("imports", [])):
             continue
-        for node in file.nodes():
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+        for node in file.of_type(ast.Call):
+            if (isinstance(node.func, ast.Attribute)
                     and node.func.attr in entry.get("names", []) and node.args):
                 target = node.args[0]
                 if isinstance(target, ast.Name) and target.id in functions:

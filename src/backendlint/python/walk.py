@@ -11,17 +11,47 @@ from typing import Callable
 Handler = Callable[[ast.AST], None]
 ErrorHook = Callable[[object, BaseException, ast.AST], None]
 
+_AST = ast.AST
+# Per node class, the fields that can hold child nodes, last first (for pushing on a stack).
+# `ctx` is left out: Load/Store/Del are a third of all nodes, shared singletons no rule
+# visits, and `ast.iter_child_nodes` (a generator over `iter_fields`) was half the walk.
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
 
-def build_dispatch(visitors: list[object]) -> tuple[dict[str, list], dict[str, list]]:
-    """Map node type names to the bound `visit_X` / `leave_X` methods of the visitors."""
-    enter: dict[str, list] = defaultdict(list)
-    leave: dict[str, list] = defaultdict(list)
+
+def _child_fields(cls: type) -> tuple[str, ...]:
+    fields = _CHILD_FIELDS[cls] = tuple(reversed([f for f in cls._fields if f != "ctx"]))
+    return fields
+
+
+def children_reversed(node: ast.AST) -> list[ast.AST]:
+    """The node's children, last first: `reversed(list(ast.iter_child_nodes(node)))`
+    without the expression contexts."""
+    out: list[ast.AST] = []
+    cls = node.__class__
+    fields = _CHILD_FIELDS.get(cls) or _child_fields(cls)
+    for name in fields:
+        value = getattr(node, name, None)
+        if value.__class__ is list:
+            for child in reversed(value):
+                if isinstance(child, _AST):
+                    out.append(child)
+        elif isinstance(value, _AST):
+            out.append(value)
+    return out
+
+
+def build_dispatch(visitors: list[object]) -> tuple[dict[type, list], dict[type, list]]:
+    """Map node classes to the bound `visit_X` / `leave_X` methods of the visitors."""
+    enter: dict[type, list] = defaultdict(list)
+    leave: dict[type, list] = defaultdict(list)
     for visitor in visitors:
         for attr in dir(type(visitor)):
-            if attr.startswith("visit_"):
-                enter[attr[6:]].append((visitor, getattr(visitor, attr)))
-            elif attr.startswith("leave_"):
-                leave[attr[6:]].append((visitor, getattr(visitor, attr)))
+            if attr.startswith(("visit_", "leave_")):
+                node_class = getattr(ast, attr[6:], None)
+                if not (isinstance(node_class, type) and issubclass(node_class, ast.AST)):
+                    continue
+                table = enter if attr.startswith("visit_") else leave
+                table[node_class].append((visitor, getattr(visitor, attr)))
     return dict(enter), dict(leave)
 
 
@@ -30,30 +60,39 @@ def walk(tree: ast.AST, ancestors: list[ast.AST], enter: dict, leave: dict,
     """Depth-first, in source order. A visitor that raises is dropped for the rest of the
     walk and reported through `on_error`; the others go on."""
     failed: set[int] = set()
-    _LEAVE = object()
+    leave_marker = None  # never a node
     stack: list = [tree]
-    iter_children = ast.iter_child_nodes
+    fields_of = _CHILD_FIELDS
+    enter_get, leave_get = enter.get, leave.get
+    push, pop = stack.append, stack.pop
     while stack:
-        item = stack.pop()
-        if item is _LEAVE:
+        item = pop()
+        if item is leave_marker:
             node = ancestors.pop()
-            handlers = leave.get(type(node).__name__)
+            handlers = leave_get(node.__class__)
             if handlers:
                 _call(handlers, node, failed, on_error)
             continue
-        handlers = enter.get(type(item).__name__)
+        cls = item.__class__
+        handlers = enter_get(cls)
         if handlers:
             _call(handlers, item, failed, on_error)
         ancestors.append(item)
-        stack.append(_LEAVE)
-        children = list(iter_children(item))
-        children.reverse()
-        stack.extend(children)
+        push(leave_marker)
+        # Inlined `children_reversed`: this loop runs once per node of every file.
+        for name in fields_of.get(cls) or _child_fields(cls):
+            value = getattr(item, name, None)
+            if value.__class__ is list:
+                for child in reversed(value):
+                    if isinstance(child, _AST):
+                        push(child)
+            elif isinstance(value, _AST):
+                push(value)
 
 
 def _call(handlers, node, failed, on_error) -> None:
     for visitor, method in handlers:
-        if id(visitor) in failed:
+        if failed and id(visitor) in failed:
             continue
         try:
             method(node)

@@ -88,8 +88,8 @@ class Names:
         self.relative: dict[str, str] = {}  # name bound by a relative import -> absolute name
         tree = getattr(file, "tree", None)
         if tree is not None:
-            for node in file.nodes():
-                if isinstance(node, ast.ImportFrom) and node.level:
+            for node in file.of_type(ast.ImportFrom):
+                if node.level:
                     base = self.absolute("." * node.level + (node.module or ""))
                     for alias in node.names:
                         if alias.name != "*":

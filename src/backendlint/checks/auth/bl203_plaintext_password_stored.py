@@ -119,19 +119,17 @@ class PlaintextPasswordStored(PythonRule):
 
     def visit_Module(self, node: ast.Module) -> None:
         self._skip = path_matches(self.file.relpath, self.option("test-patterns"))
-        self._models = {c.name for c in self.file.nodes() if isinstance(c, ast.ClassDef)
-                        and any(_MODEL_BASES.search(calls.dotted(b) or "") for b in c.bases)
+        self._models = {c.name for c in self.file.of_type(ast.ClassDef)
+                        if any(_MODEL_BASES.search(calls.dotted(b) or "") for b in c.bases)
                         and not _NOT_MODEL.search(c.name)}
-        self._non_models = {c.name for c in self.file.nodes() if isinstance(c, ast.ClassDef)
-                            and c.name not in self._models}
+        self._non_models = {c.name for c in self.file.of_type(ast.ClassDef)
+                            if c.name not in self._models}
         # `@password.setter` that hashes (the Flask-SQLAlchemy idiom): assigning a plain
         # password to that attribute is how it is meant to be used.
         self._class_setters: dict[str, set[str]] = {}
         # Password columns declared here (`password = db.Column(...)`): the model is visible.
         self._class_columns: dict[str, set[str]] = {}
-        for c in self.file.nodes():
-            if not isinstance(c, ast.ClassDef):
-                continue
+        for c in self.file.of_type(ast.ClassDef):
             self._class_setters[c.name] = {
                 f.name for f in c.body if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))
                 and any(isinstance(d, ast.Attribute) and d.attr == "setter" for d in f.decorator_list)}

@@ -107,7 +107,7 @@ class JwtMissingExpiry(PythonRule):
             return
         function, parameter = claims.parameter
         sites = jh.claims_at_call_sites(self.file, function, parameter,
-                                        ((n, None) for n in self.file.nodes() if isinstance(n, ast.Call)))
+                                        ((n, None) for n in self.file.of_type(ast.Call)))
         if sites:
             if all(c.complete and not c.has("exp") for c in sites):
                 self.report(node, f"JWT signed without an `exp` claim: every call of "

@@ -142,14 +142,14 @@ class UnboundedQuery(PythonRule):
             return
         self.scopes = orm.Scopes(self.file)
         self.unique = {name.lower() for name in self.option("unique-columns")}
-        self.unique |= {name.lower() for name in orm.unique_fields(self.file.nodes())}
+        self.unique |= {name.lower() for name in orm.unique_fields(self.file.of_type(ast.ClassDef))}
         self.small = {_snake(name) for name in self.option("small-tables")}
         self.reported: set[int] = set()
         seen_sql: set[int] = set()
         for sink in self.file.sql_calls:
             seen_sql.add(id(sink.call))
             self._check_sql(sink.call, sink.statement)
-        for node in self.file.nodes():
+        for node in self.file.of_type(ast.Call, ast.ListComp, ast.SetComp, ast.DictComp):
             if isinstance(node, ast.Call):
                 if id(node) not in seen_sql:
                     self._check_unlisted_sql(node)

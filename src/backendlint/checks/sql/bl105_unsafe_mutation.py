@@ -178,9 +178,8 @@ class UnsafeMutation(PythonRule, SqlRule):
         if tree is None or not line:
             return ""
         name = ""
-        for node in self.file.nodes():
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) \
-                    and node.lineno <= line <= (node.end_lineno or node.lineno):
+        for node in self.file.of_type(ast.FunctionDef, ast.AsyncFunctionDef):
+            if node.lineno <= line <= (node.end_lineno or node.lineno):
                 name = node.name  # ast.walk is breadth first: the last match is innermost
         return name
 
@@ -190,8 +189,8 @@ class UnsafeMutation(PythonRule, SqlRule):
         if tree is None:
             return
         self.scopes = orm.Scopes(self.file)
-        for node in self.file.nodes():
-            if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+        for node in self.file.of_type(ast.Call):
+            if not isinstance(node.func, ast.Attribute):
                 continue
             attr = node.func.attr
             if attr in _WRITES:

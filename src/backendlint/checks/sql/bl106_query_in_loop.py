@@ -125,7 +125,8 @@ class QueryInLoop(PythonRule):
         self.django = any(v.startswith("django") for v in self.file.names.aliases.values())
         self.safe = list(self.option("loop-safe-calls"))
         self.done: set[int] = set()
-        for node in self.file.nodes():
+        for node in self.file.of_type(ast.Call, ast.For, ast.AsyncFor, ast.ListComp, ast.SetComp,
+                                      ast.DictComp, ast.GeneratorExp):
             if isinstance(node, ast.Call):
                 self._check_call(node)
             elif isinstance(node, (ast.For, ast.AsyncFor)):
