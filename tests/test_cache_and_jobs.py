@@ -91,3 +91,30 @@ def test_config_change_invalidates(tmp_path):
     narrowed = check([root], Config(root=root, select=["BL102"]), cache_dir=cache)
     assert narrowed.cache_hits == 0
     assert {f.rule_id for f in narrowed.findings} == {"BL102"}
+
+
+def test_project_findings_are_reused_only_while_no_file_changes(tmp_path, monkeypatch):
+    from backendlint.checks.repository.bl601_dependency_scanning_missing import DependencyScanningMissing
+    from backendlint.checks.sql.bl104_missing_index import MissingIndex
+
+    root = write(tmp_path / "app", {
+        "db/001_init.sql": "CREATE TABLE orders (id int PRIMARY KEY, email text);\n",
+        "app/queries.py": 'def f(cur, e):\n    cur.execute("SELECT id FROM orders WHERE email = %s", (e,))\n',
+    })
+    runs = {"BL104": 0, "BL601": 0}
+    for cls, rule_id in ((MissingIndex, "BL104"), (DependencyScanningMissing, "BL601")):
+        def counted(self, facts, _original=cls.check_project, _id=rule_id):
+            runs[_id] += 1
+            return _original(self, facts)
+        monkeypatch.setattr(cls, "check_project", counted)
+    cache = tmp_path / "cache"
+    config = Config(root=root)
+
+    def bl104():
+        return [f.to_dict() for f in check([root], config, cache_dir=cache).findings if f.rule_id == "BL104"]
+
+    cold = bl104()
+    assert cold and runs == {"BL104": 1, "BL601": 1}
+    assert bl104() == cold and runs == {"BL104": 1, "BL601": 2}  # reused; BL601 reads CI files itself
+    (root / "db" / "002_index.sql").write_text("CREATE INDEX orders_email ON orders (email);\n")
+    assert bl104() == [] and runs["BL104"] == 2

@@ -69,6 +69,7 @@ class Cache:
         self.folder = folder
         self.path = folder / f"results-{key}.json"
         self.entries: dict[str, dict] = {}
+        self.project: dict | None = None  # the project rules' findings (see get_project)
         self.hits = 0
         self._dirty = False
         self._load()
@@ -78,6 +79,7 @@ class Cache:
             data = json.loads(self.path.read_text(encoding="utf-8"))
             if isinstance(data, dict) and data.get("format") == FORMAT and isinstance(data.get("files"), dict):
                 self.entries = data["files"]
+                self.project = data.get("project")
         except (OSError, ValueError):
             self.entries = {}  # missing, truncated or foreign: start afresh
 
@@ -131,6 +133,34 @@ class Cache:
             "stamp": list(stamp), "sha256": digest, "result": encode(result)}
         self._dirty = True
 
+    def project_key(self, relpaths: list[str]) -> str | None:
+        """A digest of the content of every file whose facts the project rules read, or
+        None when one of them has no entry (then nothing is reused)."""
+        digest = hashlib.sha256()
+        for relpath in sorted(set(relpaths)):
+            entry = self.entries.get(_entry_key(relpath, False)) or self.entries.get(_entry_key(relpath, True))
+            if not isinstance(entry, dict) or not isinstance(entry.get("sha256"), str):
+                return None
+            digest.update(f"{relpath}\0{entry['sha256']}\n".encode())
+        return digest.hexdigest()
+
+    def get_project(self, key: str):
+        """(findings, notes) of the project rules computed from the same files, or None."""
+        stored = self.project
+        if not isinstance(stored, dict) or stored.get("key") != key:
+            return None
+        try:
+            findings, notes = decode(stored["findings"]), stored["notes"]
+        except Exception:  # a damaged entry is a miss
+            return None
+        if not isinstance(findings, list) or not isinstance(notes, list):
+            return None
+        return findings, [str(note) for note in notes]
+
+    def put_project(self, key: str, findings: list, notes: list[str]) -> None:
+        self.project = {"key": key, "findings": encode(findings), "notes": list(notes)}
+        self._dirty = True
+
     def prune_missing(self, root: Path) -> None:
         """Forget files that are gone, so the cache does not grow forever."""
         for key in list(self.entries):
@@ -149,7 +179,7 @@ class Cache:
                 ignore.write_text("# Created by backendlint: the cache is never committed.\n*\n")
             handle, temp = tempfile.mkstemp(prefix=".results-", suffix=".tmp", dir=self.folder)
             with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                json.dump({"format": FORMAT, "files": self.entries}, stream, separators=(",", ":"))
+                json.dump({"format": FORMAT, "files": self.entries, "project": self.project}, stream, separators=(",", ":"))
             os.replace(temp, self.path)
             for old in self.folder.glob("results-*.json"):
                 if old != self.path:  # results of another configuration or tool version
@@ -199,30 +229,47 @@ def encode(value: Any) -> Any:
 
 
 def decode(value: Any) -> Any:
-    if isinstance(value, list):
+    if value.__class__ is list:
         return [decode(v) for v in value]
-    if not isinstance(value, dict):
+    if value.__class__ is not dict:
         return value
     if "@" in value:
-        cls = _backendlint_class(value["@"])
-        if not dataclasses.is_dataclass(cls):
-            raise ValueError(f"not a dataclass: {value['@']}")
-        fields = {f.name: f for f in dataclasses.fields(cls)}
-        kwargs = {k: decode(v) for k, v in value.items() if k != "@" and k in fields and fields[k].init}
-        obj = cls(**kwargs)
-        for name, item in fields.items():  # fields set after __init__ (init=False)
-            if not item.init and name in value:
+        cls, init_fields, late_fields = _class_info(value["@"], "dataclass")
+        obj = cls(**{k: decode(v) for k, v in value.items() if k in init_fields})
+        for name in late_fields:  # fields set after __init__ (init=False)
+            if name in value:
                 object.__setattr__(obj, name, decode(value[name]))
         return obj
     if "@enum" in value:
-        return _backendlint_class(value["@enum"])(value["value"])
+        return _class_info(value["@enum"], "enum")[0](value["value"])
     if "@tuple" in value:
-        return tuple(decode(v) for v in value["@tuple"])
+        return tuple([decode(v) for v in value["@tuple"]])
     if "@set" in value:
         return {decode(v) for v in value["@set"]}
     if "@dict" in value:
         return {decode(k): decode(v) for k, v in value["@dict"]}
     raise ValueError("unknown cache value")
+
+
+_CLASS_INFO: dict[tuple[str, str], tuple] = {}
+
+
+def _class_info(name: str, kind: str) -> tuple:
+    """(class, its init fields, its non-init fields), looked up once per class name: a
+    warm run rebuilds ~40,000 objects on Django, and the lookups were half of it."""
+    info = _CLASS_INFO.get((name, kind))
+    if info is None:
+        cls = _backendlint_class(name)
+        if kind == "dataclass" and dataclasses.is_dataclass(cls) and isinstance(cls, type):
+            fields = dataclasses.fields(cls)
+            info = (cls, frozenset(f.name for f in fields if f.init),
+                    tuple(f.name for f in fields if not f.init))
+        elif kind == "enum" and isinstance(cls, type) and issubclass(cls, enum.Enum):
+            info = (cls, frozenset(), ())
+        else:
+            raise ValueError(f"not a {kind}: {name}")
+        _CLASS_INFO[name, kind] = info
+    return info
 
 
 def _backendlint_class(name: str):

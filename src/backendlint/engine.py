@@ -166,26 +166,46 @@ def _run_project_rules(setup: Setup, results: list[FileResult], found, pool) -> 
         return {}
     from .facts import ProjectFacts
 
-    facts = [fact for result in results for fact in result.facts]
+    fed = list(results)
     if any(source.explicit for source in found.files):
         named = {source.relpath for source in found.files}
         rest = discovery.discover([setup.config.root], setup.config)
         others = [source for source in rest.files if source.relpath not in named]
-        for result in pool.analyse(others, facts_only=True):
-            facts.extend(result.facts)
-    project = ProjectFacts(facts)
+        fed.extend(pool.analyse(others, facts_only=True))
+    # When no file changed since the last run, neither did the facts: the cached findings
+    # of the rules that read nothing but facts are reused (a warm run's biggest cost).
+    cache = pool.cache
+    key = cache.project_key([result.relpath for result in fed]) if cache is not None else None
+    stored = cache.get_project(key) if key else None
+    to_run = [r for r in setup.project_rules if r.reads_project_files or stored is None]
+    project = ProjectFacts([fact for result in fed for fact in result.facts]
+                           if any(r.needs for r in to_run) else [])
     sources = ProjectSources(setup.config.root)
-    findings: list[Finding] = []
-    for rule_cls in setup.project_rules:
-        rule = rule_cls(sources, setup.settings[rule_cls.meta.id], findings)
+    findings: list[Finding] = list(stored[0]) if stored else []
+    notes: list[str] = list(stored[1]) if stored else []
+    reusable_findings: list[Finding] = []
+    reusable_notes: list[str] = []
+    complete = True
+    for rule_cls in to_run:
+        own: list[Finding] = []
+        before = len(project.notes)
+        rule = rule_cls(sources, setup.settings[rule_cls.meta.id], own)
         try:
             rule.check_project(project)
         except Exception as exc:
             where = setup.config.source.name if setup.config.source else "."
-            _rule_failed(findings, None, setup, rule, exc, Location(where, 1))
+            _rule_failed(own, None, setup, rule, exc, Location(where, 1))
+            complete = False
+        findings.extend(own)
+        notes.extend(project.notes[before:])
+        if not rule_cls.reads_project_files:
+            reusable_findings.extend(own)
+            reusable_notes.extend(project.notes[before:])
+    if key and stored is None and complete:
+        cache.put_project(key, reusable_findings, reusable_notes)
     # Notes from project rules (why a rule stayed silent): shown with --verbose only.
     if setup.verbose:
-        found.notices.extend(note for note in dict.fromkeys(project.notes))
+        found.notices.extend(note for note in dict.fromkeys(notes))
     by_path: dict[str, list[Finding]] = {}
     for finding in findings:
         by_path.setdefault(finding.location.path, []).append(finding)

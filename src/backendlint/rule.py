@@ -154,6 +154,9 @@ class ProjectRule(Rule):
     location; `report_at(location, ...)` reports in whichever file the location is."""
 
     needs: ClassVar[tuple[str, ...]] = ()
+    # Reads files of its own (CI configuration...) besides the facts: its findings cannot
+    # be reused from the cache when no analysed file changed, so it always runs.
+    reads_project_files: ClassVar[bool] = False
 
     def check_project(self, facts) -> None:  # pragma: no cover - abstract
         raise NotImplementedError

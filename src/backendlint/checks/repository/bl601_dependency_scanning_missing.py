@@ -125,6 +125,7 @@ class DependencyScanningMissing(ProjectRule):
         summary="Python dependencies are declared but no vulnerability scanner checks them.",
         cwe=(1395,), tags=("security", "supply-chain", "repository"),
     )
+    reads_project_files = True
     options = (
         Option("scanners", list, list(DEFAULT_SCANNERS),
                "Words that mark a dependency scanner in CI, pre-commit, tox, nox or Makefile text."),
