@@ -70,6 +70,7 @@ class Cache:
         self.path = folder / f"results-{key}.json"
         self.entries: dict[str, dict] = {}
         self.project: dict | None = None  # the project rules' findings (see get_project)
+        self._checked: set[str] = set()  # files whose entry this run found valid or wrote
         self.hits = 0
         self._dirty = False
         self._load()
@@ -93,15 +94,19 @@ class Cache:
 
     def get(self, relpath: str, path: Path, facts_only: bool):
         """The cached FileResult for this file, or None."""
-        from .engine import FileResult
+        entry = self.lookup(relpath, path, facts_only)
+        return self.result_of(entry) if entry is not None else None
 
+    def lookup(self, relpath: str, path: Path, facts_only: bool) -> dict | None:
+        """The file's entry while it is still valid (same size and time, or same content);
+        cheap: nothing is decoded yet (see `result_of`)."""
         entry = self.entries.get(_entry_key(relpath, facts_only))
         if entry is None and facts_only:
             # A full analysis carries the same facts: a warm cache serves pre-commit runs,
             # which want facts only from the files that were not named.
             entry = self.entries.get(_entry_key(relpath, False))
         stamp = self.stamp(path)
-        if not entry or stamp is None:
+        if not isinstance(entry, dict) or stamp is None:
             return None
         if tuple(entry.get("stamp", ())) != stamp:
             try:
@@ -112,6 +117,13 @@ class Cache:
                 return None
             entry["stamp"] = list(stamp)  # touched but unchanged: remember the new time
             self._dirty = True
+        self._checked.add(relpath)
+        return entry
+
+    def result_of(self, entry: dict):
+        """The FileResult of a valid entry, or None when it cannot be rebuilt."""
+        from .engine import FileResult
+
         try:
             result = decode(entry["result"])
         except Exception:  # a damaged entry is a miss, never an error
@@ -129,25 +141,33 @@ class Cache:
             digest = hashlib.sha256(path.read_bytes()).hexdigest()
         except OSError:
             return
+        encoded = encode(result)
+        facts = hashlib.sha256(json.dumps(encoded["facts"], sort_keys=True).encode()).hexdigest()
         self.entries[_entry_key(relpath, facts_only)] = {
-            "stamp": list(stamp), "sha256": digest, "result": encode(result)}
+            "stamp": list(stamp), "sha256": digest, "facts": facts, "result": encoded}
+        self._checked.add(relpath)
         self._dirty = True
 
     def project_key(self, relpaths: list[str]) -> str | None:
-        """A digest of the content of every file whose facts the project rules read, or
-        None when one of them has no entry (then nothing is reused)."""
+        """A digest of the facts of every file the project rules read, or None when one
+        of them has no entry (then nothing is reused). Facts, not content: most edits
+        (a comment, a function body below the last model) leave them unchanged."""
         digest = hashlib.sha256()
         for relpath in sorted(set(relpaths)):
-            entry = self.entries.get(_entry_key(relpath, False)) or self.entries.get(_entry_key(relpath, True))
-            if not isinstance(entry, dict) or not isinstance(entry.get("sha256"), str):
+            entry = self._entry(relpath)
+            if entry is None or not isinstance(entry.get("facts"), str):
                 return None
-            digest.update(f"{relpath}\0{entry['sha256']}\n".encode())
+            digest.update(f"{relpath}\0{entry['facts']}\n".encode())
         return digest.hexdigest()
 
-    def get_project(self, key: str):
-        """(findings, notes) of the project rules computed from the same files, or None."""
+    def get_project(self, key: str, root: Path):
+        """(findings, notes) of the project rules computed from the same facts, or None.
+        The files the findings point into must be unchanged too: their code frames are
+        cut from them."""
         stored = self.project
-        if not isinstance(stored, dict) or stored.get("key") != key:
+        if not isinstance(stored, dict) or stored.get("key") != key or not isinstance(stored.get("files"), dict):
+            return None
+        if any(self._content_digest(root, relpath) != digest for relpath, digest in stored["files"].items()):
             return None
         try:
             findings, notes = decode(stored["findings"]), stored["notes"]
@@ -157,9 +177,23 @@ class Cache:
             return None
         return findings, [str(note) for note in notes]
 
-    def put_project(self, key: str, findings: list, notes: list[str]) -> None:
-        self.project = {"key": key, "findings": encode(findings), "notes": list(notes)}
+    def put_project(self, key: str, root: Path, findings: list, notes: list[str]) -> None:
+        files = {f.location.path: self._content_digest(root, f.location.path) for f in findings}
+        self.project = {"key": key, "files": files, "findings": encode(findings), "notes": list(notes)}
         self._dirty = True
+
+    def _entry(self, relpath: str) -> dict | None:
+        entry = self.entries.get(_entry_key(relpath, False)) or self.entries.get(_entry_key(relpath, True))
+        return entry if isinstance(entry, dict) else None
+
+    def _content_digest(self, root: Path, relpath: str) -> str:
+        entry = self._entry(relpath) if relpath in self._checked else None  # hashed this run
+        if entry is not None and isinstance(entry.get("sha256"), str):
+            return entry["sha256"]
+        try:  # a file no run reads (a project finding's requirements.txt, say)
+            return hashlib.sha256((root / relpath).read_bytes()).hexdigest()
+        except OSError:
+            return "missing"
 
     def prune_missing(self, root: Path) -> None:
         """Forget files that are gone, so the cache does not grow forever."""
@@ -178,8 +212,12 @@ class Cache:
             if not ignore.exists():
                 ignore.write_text("# Created by backendlint: the cache is never committed.\n*\n")
             handle, temp = tempfile.mkstemp(prefix=".results-", suffix=".tmp", dir=self.folder)
+            # json.dumps, not json.dump: dump streams through the pure-Python encoder,
+            # ten times slower on a large tree's cache (it was most of a one-file run).
+            text = json.dumps({"format": FORMAT, "files": self.entries, "project": self.project},
+                              separators=(",", ":"))
             with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                json.dump({"format": FORMAT, "files": self.entries, "project": self.project}, stream, separators=(",", ":"))
+                stream.write(text)
             os.replace(temp, self.path)
             for old in self.folder.glob("results-*.json"):
                 if old != self.path:  # results of another configuration or tool version

@@ -176,7 +176,7 @@ def _run_project_rules(setup: Setup, results: list[FileResult], found, pool) -> 
     # of the rules that read nothing but facts are reused (a warm run's biggest cost).
     cache = pool.cache
     key = cache.project_key([result.relpath for result in fed]) if cache is not None else None
-    stored = cache.get_project(key) if key else None
+    stored = cache.get_project(key, setup.config.root) if key else None
     to_run = [r for r in setup.project_rules if r.reads_project_files or stored is None]
     project = ProjectFacts([fact for result in fed for fact in result.facts]
                            if any(r.needs for r in to_run) else [])
@@ -202,7 +202,7 @@ def _run_project_rules(setup: Setup, results: list[FileResult], found, pool) -> 
             reusable_findings.extend(own)
             reusable_notes.extend(project.notes[before:])
     if key and stored is None and complete:
-        cache.put_project(key, reusable_findings, reusable_notes)
+        cache.put_project(key, setup.config.root, reusable_findings, reusable_notes)
     # Notes from project rules (why a rule stayed silent): shown with --verbose only.
     if setup.verbose:
         found.notices.extend(note for note in dict.fromkeys(notes))
@@ -264,6 +264,8 @@ class ProjectSources:
 
 # Below this many files to analyse, starting worker processes costs more than it saves.
 PARALLEL_MIN_FILES = 48
+# A warm tree with at least this many cached files overlaps their decoding with workers.
+WARM_OVERLAP_MIN_HITS = 500
 _WORKER_SETUP: Setup | None = None
 
 
@@ -273,36 +275,68 @@ class _Pool:
 
     def __init__(self, setup: Setup, jobs: int, cache, progress) -> None:
         self.setup, self.jobs, self.cache, self.progress = setup, max(1, jobs), cache, progress
+        self._done = 0  # files finished in the current `analyse` call (for progress)
 
     def analyse(self, sources: list, facts_only: bool) -> list[FileResult]:
         results: list[FileResult | None] = [None] * len(sources)
+        valid: list[tuple[int, dict]] = []
         todo: list[int] = []
         for index, source in enumerate(sources):
-            hit = self.cache.get(source.relpath, source.path, facts_only) if self.cache else None
-            if hit is not None:
-                results[index] = hit
+            entry = self.cache.lookup(source.relpath, source.path, facts_only) if self.cache else None
+            if entry is not None:
+                valid.append((index, entry))
             else:
                 todo.append(index)
-        done = len(sources) - len(todo)
-        if self.progress:
-            self.progress(done, len(sources))
-        pending = [sources[i] for i in todo]
-        if self.jobs > 1 and len(pending) >= PARALLEL_MIN_FILES:
-            computed = self._in_workers(pending, facts_only, done, len(sources))
-        else:
-            computed = []
-            for source in pending:
-                computed.append(analyse_file(source, self.setup, facts_only))
-                done += 1
-                if self.progress:
-                    self.progress(done, len(sources))
+        total = len(sources)
+        # Workers pay off for many files, or for a few changed files in a warm tree: they
+        # analyse those while this process rebuilds the cached results.
+        use_workers = self.jobs > 1 and (len(todo) >= PARALLEL_MIN_FILES
+                                         or (todo and len(valid) >= WARM_OVERLAP_MIN_HITS))
+        with _Workers(self.setup, self.jobs if use_workers else 0) as workers:
+            running = workers.start([sources[i] for i in todo], facts_only) if use_workers else None
+            self._done = 0
+            for index, entry in valid:
+                results[index] = self.cache.result_of(entry)
+                if results[index] is None:  # damaged: analyse it here
+                    results[index] = analyse_file(sources[index], self.setup, facts_only)
+                    self.cache.put(sources[index].relpath, sources[index].path, facts_only, results[index])
+            self._advance(len(valid), total)
+            if running is not None:
+                computed = workers.collect(running, lambda n: self._advance(n, total))
+            else:
+                computed = []
+                for index in todo:
+                    computed.append(analyse_file(sources[index], self.setup, facts_only))
+                    self._advance(1, total)
         for index, result in zip(todo, computed):
             results[index] = result
             if self.cache is not None:
                 self.cache.put(sources[index].relpath, sources[index].path, facts_only, result)
         return results  # type: ignore[return-value]
 
-    def _in_workers(self, sources: list, facts_only: bool, done: int, total: int) -> list[FileResult]:
+    def _advance(self, files: int, total: int) -> None:
+        self._done += files
+        if self.progress:
+            self.progress(self._done, total)
+
+
+class _Workers:
+    """Worker processes for one `_Pool.analyse` call: `start` hands out the files in
+    batches and returns at once; `collect` gathers the results in input order."""
+
+    def __init__(self, setup: Setup, jobs: int) -> None:
+        self.setup, self.jobs, self.pool = setup, jobs, None
+
+    def __enter__(self) -> "_Workers":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        global _WORKER_SETUP
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            _WORKER_SETUP = None
+
+    def start(self, sources: list, facts_only: bool) -> list:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
@@ -314,21 +348,19 @@ class _Pool:
         # fork shares the already imported modules and the built Setup with the workers.
         context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
         _WORKER_SETUP = self.setup
-        try:
-            with ProcessPoolExecutor(max_workers=self.jobs, mp_context=context,
-                                     initializer=_init_worker,
-                                     initargs=(self.setup.config, self.setup.verbose)) as pool:
-                futures = [pool.submit(_work, batch, facts_only) for batch in batches]
-                out: list[FileResult] = []
-                for future in futures:
-                    batch_results = future.result()
-                    out.extend(batch_results)
-                    done += len(batch_results)
-                    if self.progress:
-                        self.progress(done, total)
-                return out
-        finally:
-            _WORKER_SETUP = None
+        self.pool = ProcessPoolExecutor(max_workers=min(self.jobs, len(batches)), mp_context=context,
+                                        initializer=_init_worker,
+                                        initargs=(self.setup.config, self.setup.verbose))
+        return [self.pool.submit(_work, batch, facts_only) for batch in batches]
+
+    @staticmethod
+    def collect(futures: list, advance) -> list[FileResult]:
+        out: list[FileResult] = []
+        for future in futures:
+            batch_results = future.result()
+            out.extend(batch_results)
+            advance(len(batch_results))
+        return out
 
 
 def _init_worker(config: Config, verbose: bool) -> None:
