@@ -100,6 +100,7 @@ def test_project_findings_are_reused_only_while_no_file_changes(tmp_path, monkey
     root = write(tmp_path / "app", {
         "db/001_init.sql": "CREATE TABLE orders (id int PRIMARY KEY, email text);\n",
         "app/queries.py": 'def f(cur, e):\n    cur.execute("SELECT id FROM orders WHERE email = %s", (e,))\n',
+        "app/util.py": "PAGE = 50\n",
     })
     runs = {"BL104": 0, "BL601": 0}
     for cls, rule_id in ((MissingIndex, "BL104"), (DependencyScanningMissing, "BL601")):
@@ -116,5 +117,13 @@ def test_project_findings_are_reused_only_while_no_file_changes(tmp_path, monkey
     cold = bl104()
     assert cold and runs == {"BL104": 1, "BL601": 1}
     assert bl104() == cold and runs == {"BL104": 1, "BL601": 2}  # reused; BL601 reads CI files itself
+    # An edit that changes no fact: reused. In a file that a finding shows: rerun (its
+    # code frame comes from that file).
+    with open(root / "app" / "util.py", "a") as stream:
+        stream.write("def slug(text):\n    return text.lower()\n")
+    assert bl104() == cold and runs["BL104"] == 1
+    with open(root / "app" / "queries.py", "a") as stream:
+        stream.write("# reviewed\n")
+    assert bl104() == cold and runs["BL104"] == 2
     (root / "db" / "002_index.sql").write_text("CREATE INDEX orders_email ON orders (email);\n")
-    assert bl104() == [] and runs["BL104"] == 2
+    assert bl104() == [] and runs["BL104"] == 3
