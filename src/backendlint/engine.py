@@ -4,6 +4,7 @@
 analysed independently (workers, cache); `check` drives a whole run."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import traceback
 from dataclasses import dataclass, field
@@ -119,7 +120,31 @@ def check(paths: list[Path], config: Config, verbose: bool = False, jobs: int = 
     `jobs` > 1 analyses files in that many worker processes; `cache_dir` turns the
     content cache on (the CLI uses `<root>/.backendlint_cache`); `progress(done, total)`
     is called as files complete. The report is the same whatever these are."""
-    setup = Setup.build(config, verbose)
+    setup = Setup.build(config, verbose)  # imports the rules: before freezing (below)
+    with _gc_tuned():
+        return _check(setup, paths, jobs, cache_dir, progress)
+
+
+@contextlib.contextmanager
+def _gc_tuned():
+    """Fewer garbage collections during a run. Parsing allocates millions of short-lived
+    nodes, and each default collection also scanned every imported module's objects; those
+    are frozen out of the scans (and forked workers inherit it). Measured on Django: ~7%
+    less time for ~30 MB more memory per process."""
+    import gc
+
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(max(threshold[0], 20_000), max(threshold[1], 20), threshold[2])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
+
+
+def _check(setup: Setup, paths: list[Path], jobs: int, cache_dir: Path | None, progress) -> Report:
+    config, verbose = setup.config, setup.verbose
     found = discovery.discover(paths or [Path(".")], config)
     report = Report(config, setup.active, notices=found.notices, missing=found.missing)
     cache = None
