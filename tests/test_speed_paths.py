@@ -35,3 +35,20 @@ def test_rules_run_only_on_files_with_their_trigger_words(tmp_path, monkeypatch)
     # BL301's words (verify, ssl, ...) are not in db.py, BL101's (execute, sql, ...) not in tls.py.
     assert "BL301" not in created["db.py"] and "BL101" in created["db.py"]
     assert "BL101" not in created["tls.py"] and "BL301" in created["tls.py"]
+
+
+def test_trigger_word_search_matches_plain_substring_search():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    alphabet = st.sampled_from(list("abcjwt_01 .:/({é\n\tKEY"))
+    texts = st.text(alphabet=alphabet, max_size=80)
+    words = st.lists(st.text(alphabet=st.sampled_from(list("abcjwt_01.:/({")), min_size=1, max_size=5),
+                     max_size=6)
+
+    @settings(max_examples=400, deadline=None)
+    @given(texts, words)
+    def same(text, wanted):
+        assert engine._Words(text).any_of(wanted) == any(w in text.lower() for w in wanted)
+
+    same()
