@@ -107,9 +107,11 @@ class OrmQueries(FactExtractor):
         # Querysets / statements held in local variables: (function, name) -> chain links,
         # so that `qs = Order.objects.all()` ... `qs.filter(x=1)` reads as one chain.
         self._vars: dict[tuple[int, str], list] = {}
+        self._held_names: set[str] = set()  # every name ever in `_vars` (a superset)
 
     def _expand(self, links: list) -> list:
-        if len(links) > 1 and links[0][0] == "name":
+        # (the name check first: finding the enclosing function is the dear part)
+        if len(links) > 1 and links[0][0] == "name" and links[0][1] in self._held_names:
             held = self._vars.get((id(self.file.enclosing_function()), links[0][1]))
             if held is not None:
                 return held + links[1:]
@@ -118,13 +120,14 @@ class OrmQueries(FactExtractor):
     def leave_Assign(self, node: ast.Assign) -> None:
         if len(node.targets) != 1 or not isinstance(node.targets[0], ast.Name):
             return
-        key = (id(self.file.enclosing_function()), node.targets[0].id)
+        name = node.targets[0].id
         value = node.value
         links = self._expand(_unroll(value)) if isinstance(value, (ast.Call, ast.Subscript, ast.Attribute)) else []
         if links and self._recognised(links):
-            self._vars[key] = links
-        else:
-            self._vars.pop(key, None)
+            self._vars[(id(self.file.enclosing_function()), name)] = links
+            self._held_names.add(name)
+        elif name in self._held_names:  # else there is nothing to forget
+            self._vars.pop((id(self.file.enclosing_function()), name), None)
 
     def _recognised(self, links: list) -> bool:
         if len(links) >= 2 and links[0][0] == "name" and links[1][0] == "attr" and links[0][1][:1].isupper():
@@ -150,6 +153,8 @@ class OrmQueries(FactExtractor):
                 self.emit(OrmQuery(location=self.file.location(node), orm="django", model=model,
                                    refs=tuple(refs), text=_text(node)))
             return
+        if isinstance(node, ast.Call) and not isinstance(node.func, ast.Attribute):
+            return  # `f(...)`: a one-link chain, never a query
         own = _unroll(node)
         links = self._expand(own)
         if len(links) < 2:

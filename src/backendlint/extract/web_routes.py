@@ -55,6 +55,7 @@ class RouteExtractor(FactExtractor):
         self.framework = w.file_framework(self.file)
         self.routers: dict[str, str] = {}  # local ref -> constructor name
         self._handlers_seen: set[int] = set()
+        self._top_ids: set[int] | None = None
         self._collect_objects(tree)
         for node in self.file.of_type(ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Call, ast.For):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -172,10 +173,10 @@ class RouteExtractor(FactExtractor):
 
     def _function(self, func) -> None:
         routes = [r for r in map(w.route_decorator, func.decorator_list) if r]
-        loc = self.file.location(func)
         ref = f"{self.module}.{func.name}"
         decorators = self._decorators(func.decorator_list)
         if routes:
+            loc = self.file.location(func)
             deps = self._deps(w.param_dependency_nodes(func))
             for route in routes:
                 deps_here = deps + self._deps(route.dependencies)
@@ -194,7 +195,7 @@ class RouteExtractor(FactExtractor):
         if is_view:
             declared = w.str_items(w.argument(api_view, 0, "http_method_names")) if api_view else None
             self.emit(ViewFact(
-                loc, ref=ref, is_class=False, decorators=decorators,
+                self.file.location(func), ref=ref, is_class=False, decorators=decorators,
                 api_view_methods=(tuple(m.upper() for m in declared) if declared else ("GET",))
                 if api_view is not None else None,
                 require_methods=w.required_methods(func),
@@ -207,7 +208,9 @@ class RouteExtractor(FactExtractor):
             self._custom_decorator(func, ref)
 
     def _top_level(self, func) -> bool:
-        return func in self.file.tree.body
+        if self._top_ids is None:  # asked for most functions: a set, not a list scan each time
+            self._top_ids = {id(node) for node in self.file.tree.body}
+        return id(func) in self._top_ids
 
     def _decorator_classes(self, func, name: str) -> tuple[str, ...] | None:
         for dec in func.decorator_list:

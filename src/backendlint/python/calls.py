@@ -8,6 +8,8 @@ from __future__ import annotations
 import ast
 from typing import Any, Iterator
 
+from .walk import children_reversed
+
 MISSING = object()  # "not a constant" (None is a constant)
 
 
@@ -219,16 +221,15 @@ def assignments(tree: ast.AST) -> Iterator[tuple[str, ast.expr, ast.AST]]:
 def walk_shallow(tree: ast.AST) -> Iterator[ast.AST]:
     """Every node under `tree` except the insides of nested functions, lambdas and classes
     (the nested definition node itself is yielded)."""
-    stack = list(ast.iter_child_nodes(tree))
-    stack.reverse()
+    # Children are pushed last first, so they pop in source order (Load/Store contexts,
+    # which no caller wants, are not yielded).
+    stack = children_reversed(tree)
     while stack:
         node = stack.pop()
         yield node
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
             continue
-        children = list(ast.iter_child_nodes(node))
-        children.reverse()
-        stack.extend(children)
+        stack.extend(children_reversed(node))
 
 
 def calls_in(tree: ast.AST, shallow: bool = True) -> Iterator[ast.Call]:

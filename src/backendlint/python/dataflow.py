@@ -27,6 +27,7 @@ from .strings import (HOW_CONCAT, HOW_FORMAT, HOW_FSTRING, HOW_JOIN, HOW_PERCENT
                       SAFE_CASTS, SAFE_MARK, Built, Hole, Piece, constant_spec, format_fields,
                       has_text, is_number, is_numeric_spec, number, opaque, percent_format,
                       repeated_element)
+from .walk import children_reversed
 
 MAX_CALL_DEPTH = 3
 MAX_LOOP_NESTING = 4
@@ -178,7 +179,7 @@ class Interpreter:
             mapping[id(node)] = stmt
             if isinstance(node, ast.Call):
                 info.with_calls.add(id(stmt))
-            for child in ast.iter_child_nodes(node):
+            for child in children_reversed(node):  # order is irrelevant to the mapping
                 stack.append((child, stmt))
         info.stmt_of = mapping
         return mapping

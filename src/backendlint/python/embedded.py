@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 from ..findings import Confidence, Location
@@ -78,11 +79,40 @@ class SinkMatcher:
         self.conventional = re.compile(
             r"^_*(?:\w+_)?(?:%s)\d*$" % "|".join(sorted(map(re.escape, receivers["names"])) or ["cursor"]),
             re.I)
+        # What the source of a sink call must hold: a method sink's name written after a
+        # `.` (only blanks, line continuations and comments may come between); or both the
+        # first and the last part of a function sink's qualified name (each is written
+        # out, in the call or in the import). Files without any of them hold no sink.
+        self._function_leaves = {name.rsplit(".", 1)[-1] for name in self.functions}
+        leaves_by_head: dict[str, set[str]] = {}
+        for name in self.functions:
+            leaves_by_head.setdefault(name.split(".", 1)[0], set()).add(name.rsplit(".", 1)[-1])
+        # (one way only to match any text between: a comment runs to its line's end, and
+        # no blank starts one; an ambiguous pattern backtracks exponentially on `#####`)
+        self._method_words = re.compile(r"\.(?:[\s\\]|#[^\n]*\n)*\b(?:%s)\b" % _alternatives(self.methods)) \
+            if self.methods else None
+        # (plain substring tests: a regex starting with `\b` scans far slower)
+        self._function_words = sorted((head, tuple(sorted(leaves))) for head, leaves in leaves_by_head.items())
+        words = set(self.methods) | self._function_leaves
+        self._substrings = re.compile(_alternatives(words)) if words else None
         self.safe_calls: set[str] = set()
         for entry in knowledge.get("safe", []):
             self.safe_calls.update(entry.get("names", []))
             self.safe_calls.update(entry.get("qualnames", []))
             receivers.setdefault("safe_attributes", set()).update(entry.get("attributes", []))
+
+    def may_hold_sinks(self, text: str) -> bool:
+        """False when no call in this source can be a sink."""
+        if self._substrings is None:
+            return False
+        if text.isascii():
+            if self._method_words is not None and self._method_words.search(text):
+                return True
+            return any(head in text and any(leaf in text for leaf in leaves)
+                       for head, leaves in self._function_words)
+        # Python reads identifiers NFKC-normalised (`ｅｘｅｃｕｔｅ` is `execute`); in the
+        # normalised text a name is still there, though maybe not between word boundaries.
+        return self._substrings.search(unicodedata.normalize("NFKC", text)) is not None
 
     def match(self, call: ast.Call, qualname) -> tuple[dict, ast.AST] | None:
         """(knowledge entry, SQL argument) when `call` is a sink called with its SQL."""
@@ -93,12 +123,15 @@ class SinkMatcher:
         """Every (entry, SQL argument) of the call: several for sinks taking a list of
         fragments (`QuerySet.extra(where=[...], select={...})`)."""
         entries: list[dict] = []
-        if self.functions:
-            name = qualname(call.func)
+        func = call.func
+        is_attribute = func.__class__ is ast.Attribute
+        # `a.b.c(...)` can only be a function sink when `c` ends one's qualname.
+        if self.functions and (not is_attribute or func.attr in self._function_leaves):
+            name = qualname(func)
             if name is not None and name in self.functions:
                 entries.append(self.functions[name])
-        if not entries and isinstance(call.func, ast.Attribute):
-            entries = self.methods.get(call.func.attr, [])
+        if not entries and is_attribute:
+            entries = self.methods.get(func.attr, [])
         found: list[tuple[dict, ast.AST]] = []
         for entry in entries:
             found.extend((entry, query) for query in _arguments(call, entry))
@@ -128,6 +161,10 @@ class SinkMatcher:
         if name and self.conventional.match(name):
             return CONVENTIONAL
         return UNKNOWN
+
+
+def _alternatives(words) -> str:
+    return "|".join(sorted(map(re.escape, words)))
 
 
 def _qualnames(entry: dict) -> list[str]:
@@ -182,9 +219,13 @@ class EmbeddedSql:
         self.resolver = StringResolver(file, matcher.safe_calls, matcher.receivers)
         self._wrapper_map: dict | None = None
         self._matches: dict[int, list] = {}
+        # Most files name no sink at all: skip them whole (and spare the node index).
+        self._active = matcher.may_hold_sinks(file.text)
         file.sql_calls = []
 
     def visit_Call(self, node: ast.Call) -> None:
+        if not self._active:
+            return
         found = self._match(node)
         if not found and not self._wrappers():
             return  # most calls: neither a sink nor a call of this module's sink wrappers

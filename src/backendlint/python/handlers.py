@@ -23,6 +23,7 @@ import ast
 from dataclasses import dataclass, field
 
 from . import web_ast
+from .walk import children_reversed
 
 FUNCTION_TYPES = (ast.FunctionDef, ast.AsyncFunctionDef)
 _CLI_DECORATORS = {"command", "group", "cli_command", "manager_command", "callback"}
@@ -136,8 +137,9 @@ class ModuleIndex:
                 continue
             loop = isinstance(node, (ast.For, ast.AsyncFor, ast.While, ast.ListComp,
                                      ast.SetComp, ast.DictComp, ast.GeneratorExp))
-            children = list(ast.iter_child_nodes(node))
-            for child in reversed(children):
+            # Last child first, so that children pop in source order; the Load/Store
+            # contexts are left out (no user of `nodes` asks for them).
+            for child in children_reversed(node):
                 entering = loop and not (
                     isinstance(node, (ast.For, ast.AsyncFor)) and child is node.iter) and not (
                     isinstance(node, ast.comprehension))

@@ -701,6 +701,11 @@ def human(seconds: float) -> str:
 def words(name: str) -> list[str]:
     """`REFRESH_TOKEN_EXPIRE_DAYS` -> ['refresh', 'token', 'expire', 'days'];
     `refreshTokenTTL` -> ['refresh', 'token', 'ttl']."""
+    return list(_words(name))  # a fresh list: callers may change it
+
+
+@lru_cache(maxsize=8192)  # the same few names are split again and again
+def _words(name: str) -> tuple[str, ...]:
     out, current = [], ""
     for i, ch in enumerate(name):
         if ch in "_-. ":
@@ -715,7 +720,7 @@ def words(name: str) -> list[str]:
         current += ch
     if current:
         out.append(current)
-    return [w.lower() for w in out]
+    return tuple(w.lower() for w in out)
 
 
 def is_test_file(file) -> bool:

@@ -20,6 +20,8 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
+from .walk import children_reversed
+
 DJANGO = "django"
 SA_QUERY = "sqlalchemy-query"  # session.query(M)... / M.query...
 SA_STATEMENT = "sqlalchemy-statement"  # select(M)... / update(M)... / delete(M)...
@@ -192,6 +194,14 @@ def _query_entity(arg: ast.AST) -> bool:
     return False
 
 
+def scopes_for(file) -> "Scopes":
+    """The file's one `Scopes`: several rules ask the same questions of the same tree."""
+    scopes = file.__dict__.get("_orm_scopes")
+    if scopes is None or scopes.tree is not file.tree:
+        scopes = file.__dict__["_orm_scopes"] = Scopes(file)
+    return scopes
+
+
 class Scopes:
     """Simple assignments (`name = value`) per function, built once per file on demand;
     parents come from the file's shared index (PythonFile.parent)."""
@@ -272,7 +282,10 @@ class Scopes:
                                 found.setdefault(sub.id, []).append(None)
             elif isinstance(node, ast.NamedExpr) and isinstance(node.target, ast.Name):
                 found.setdefault(node.target.id, []).append(node.value)
-            stack.extend(ast.iter_child_nodes(node))
+            # `ast.iter_child_nodes` order, without the Load/Store contexts (which bind nothing).
+            children = children_reversed(node)
+            children.reverse()
+            stack.extend(children)
         self._assignments[key] = found
         return found
 

@@ -10,6 +10,7 @@ import ast
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .. import knowledge
 from ..findings import Confidence
@@ -80,6 +81,7 @@ class SecretName:
     words: tuple[str, ...]
 
 
+@lru_cache(maxsize=8192)  # a pure function of the name, asked for the same names often
 def classify_name(name: str | None) -> SecretName | None:
     """Is `name` (an identifier, attribute, dict key, keyword or config key) the name of a
     secret, and of which kind? Facts about a secret are not the secret: `password_hash`,
@@ -174,6 +176,13 @@ def token_formats() -> tuple[TokenFormat, ...]:
     return tuple(out)
 
 
+@knowledge.cached
+def _any_token_word() -> re.Pattern | None:
+    """One search for all formats' words: most strings hold none of them."""
+    found = sorted({w for fmt in token_formats() for w in fmt.words})
+    return re.compile("|".join(map(re.escape, found))) if found else None
+
+
 def token_trigger_words() -> tuple[str, ...]:
     return tuple(sorted({w for fmt in token_formats() for w in fmt.words}))
 
@@ -212,8 +221,10 @@ def find_tokens(text: str, file_text: str | None = None) -> list[TokenMatch]:
     lowered = text.lower()
     whole = _lowered(file_text) if file_text is not None else lowered
     found: list[TokenMatch] = []
+    any_word = _any_token_word()
+    some_word = any_word is not None and any_word.search(lowered) is not None
     for fmt in token_formats():
-        if fmt.words and not any(w in lowered for w in fmt.words) and not fmt.context:
+        if fmt.words and not fmt.context and not (some_word and any(w in lowered for w in fmt.words)):
             continue
         if fmt.context and not _has_context(fmt, whole, file_text):
             continue

@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass, field
 from http import HTTPStatus
 
+from .walk import children_reversed
+
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Decorator attributes that declare a route: `@app.get(...)`, `@bp.route(...)`.
@@ -560,7 +562,7 @@ def own_returns(func) -> list[ast.Return]:
             continue
         if isinstance(node, ast.Return):
             found.append(node)
-        stack.extend(ast.iter_child_nodes(node))
+        stack.extend(children_reversed(node))  # order is irrelevant: sorted below
     return sorted(found, key=lambda n: (n.lineno, n.col_offset))
 
 
@@ -572,7 +574,10 @@ def own_nodes(func):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
             continue
         yield node
-        stack.extend(ast.iter_child_nodes(node))
+        # `ast.iter_child_nodes` order, without the Load/Store contexts no caller asks for.
+        children = children_reversed(node)
+        children.reverse()
+        stack.extend(children)
 
 
 # -- where the code lives -------------------------------------------------------------------

@@ -171,6 +171,10 @@ class HardcodedSecret(PythonRule, TextRule):
         self._strong = _STRONG_NAMES | {sh._normal(n) for n in self.option("extra-secret-names")}
         self._in_tests = path_matches(self.file.relpath, self.option("test-patterns"))
         self._reported: set[int] = set()
+        # Every name `_password_argument` can match: most calls are none of them.
+        entries = sh._knowledge().get("password_argument", [])
+        self._password_apis = ({q for e in entries for q in e.get("qualnames", ())},
+                               {m for e in entries for m in e.get("methods", ())})
 
     def _remember(self, secret: str) -> None:
         """Other rules' code frames on these lines are redacted too (engine hook)."""
@@ -231,6 +235,9 @@ class HardcodedSecret(PythonRule, TextRule):
 
     def _password_argument(self, node: ast.Call, qual: str) -> None:
         method = node.func.attr if isinstance(node.func, ast.Attribute) else None
+        qualnames, methods = self._password_apis
+        if qual not in qualnames and method not in methods:
+            return
         for entry in sh._knowledge().get("password_argument", []):
             if qual in entry.get("qualnames", ()):
                 pass

@@ -140,7 +140,7 @@ class UnboundedQuery(PythonRule):
         tree = self.file.tree
         if tree is None:
             return
-        self.scopes = orm.Scopes(self.file)
+        self.scopes = orm.scopes_for(self.file)
         self.unique = {name.lower() for name in self.option("unique-columns")}
         self.unique |= {name.lower() for name in orm.unique_fields(self.file.of_type(ast.ClassDef))}
         self.small = {_snake(name) for name in self.option("small-tables")}
@@ -446,6 +446,8 @@ class UnboundedQuery(PythonRule):
     def _template_context(self, call: ast.Call) -> bool:
         """`render(request, "list.html", {"orders": Order.objects.all()})`: the template
         loops over every row (medium confidence: it might slice or only count)."""
+        if isinstance(call.func, ast.Attribute) and call.func.attr not in _RENDERERS:
+            return False  # the qualname would end with this attribute
         name = self.file.qualname(call.func) or ""
         if name.rsplit(".", 1)[-1] not in _RENDERERS or not name.startswith("django"):
             return False

@@ -188,7 +188,7 @@ class UnsafeMutation(PythonRule, SqlRule):
         tree = self.file.tree
         if tree is None:
             return
-        self.scopes = orm.Scopes(self.file)
+        self.scopes = orm.scopes_for(self.file)
         for node in self.file.of_type(ast.Call):
             if not isinstance(node.func, ast.Attribute):
                 continue

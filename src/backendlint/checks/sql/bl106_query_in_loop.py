@@ -120,7 +120,7 @@ class QueryInLoop(PythonRule):
         tree = self.file.tree
         if tree is None:
             return
-        self.scopes = orm.Scopes(self.file)
+        self.scopes = orm.scopes_for(self.file)
         self.sinks = {id(sink.call): sink for sink in self.file.sql_calls}
         self.django = any(v.startswith("django") for v in self.file.names.aliases.values())
         self.safe = list(self.option("loop-safe-calls"))
@@ -155,18 +155,27 @@ class QueryInLoop(PythonRule):
     # -- where the call is ---------------------------------------------------------------
     def _loop_of(self, call: ast.Call) -> ast.AST | None:
         """The innermost loop whose body runs `call` once per iteration, or None."""
+        # Nodes with no loop between them and their function (or the module): climbing
+        # through one of them can find no loop. Most calls are in such code.
+        loopless = self.__dict__.setdefault("_loopless", set())
+        since_loop: list[int] = []  # nodes climbed through since the last loop node
         below, child, node = None, call, self.scopes.parent(call)
         for _ in range(_MAX_CLIMB):
-            if node is None:
+            if node is None or id(node) in loopless or isinstance(
+                    node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+                loopless.update(since_loop)
                 return None
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
-                return None
-            if isinstance(node, (ast.For, ast.AsyncFor, ast.While)) and child in node.body:
-                return node
-            if isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            if isinstance(node, (ast.For, ast.AsyncFor, ast.While)):
+                if child in node.body:
+                    return node
+                since_loop.clear()
+            elif isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
                 first = node.generators[0]
                 if not (child is first and below is first.iter):
                     return node
+                since_loop.clear()
+            else:
+                since_loop.append(id(node))
             below, child, node = child, node, self.scopes.parent(node)
         return None  # nested deeper than any real loop body: not judged
 
