@@ -90,6 +90,8 @@ def main() -> int:
     names = args.only or ["django", "sqlalchemy", "flask", "fastapi", "requests", "pglast"]
     trees = {name: fetch(name, args.cache) for name in names}
     print(machine())
+    python = Path(backendlint).with_name("python")
+    print(f"sqlglot: {sqlglot_build(str(python) if python.exists() else sys.executable)}")
     print(f"backendlint: {version([backendlint, '--version'])}; peers: " + ", ".join(
         f"{k} {version([v, '--version']) if v else 'not installed'}" for k, v in peer.items()))
     print()
@@ -354,6 +356,18 @@ def goals(rows) -> None:
     print("goal                              measured    limit   met")
     for label, measured, limit in checks:
         print(f"{label:32} {measured:9.3f} {limit:8.2f}   {'yes' if measured <= limit else 'NO'}")
+
+
+def sqlglot_build(python: str) -> str:
+    """Which sqlglot the measured backendlint imports: sqlglotc (compiled) or pure Python."""
+    code = "import sqlglot, sqlglot.parser as p; print(sqlglot.__version__, p.__file__.endswith('.py'))"
+    try:
+        out = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=60).stdout.split()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    if len(out) != 2:
+        return "unknown"
+    return f"{out[0]} ({'pure Python' if out[1] == 'True' else 'compiled: sqlglotc active'})"
 
 
 def machine() -> str:

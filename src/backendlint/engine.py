@@ -617,16 +617,15 @@ def _analyse_python(source, text: str, run: _Run, run_rules: bool):
 
 
 def _analyse_sql(source, text: str, run: _Run, run_rules: bool):
-    from .sql.statements import SqlStatement, parse_one, split_statements
+    from .sql.statements import SqlStatement, parse_statements
 
     setup = run.setup
     file = SourceFile(source.path, source.relpath, text)
     dialect = setup.config.sql_dialect
     statements = []
     unparsed = []  # fact extractors see these too (tree None), e.g. a migration sqlglot cannot read
-    for start, end in split_statements(text, dialect):
+    for start, end, tree, error, offsets, tokens in parse_statements(text, dialect):
         chunk = text[start:end]
-        tree, error = parse_one(chunk, dialect)
         whole = file.location_of_offsets(start, start + len(chunk.rstrip()))
         if tree is None:
             if error and error != "empty statement" and not run.facts_only:
@@ -634,10 +633,11 @@ def _analyse_sql(source, text: str, run: _Run, run_rules: bool):
                     file.relpath, whole.line, whole.column),
                     f"SQL statement not parsed ({dialect}): {error}; the rest of the file is still checked")
             if error != "empty statement":
-                unparsed.append(SqlStatement(chunk, None, lambda s, e, w=whole: w, whole, error=error))
+                unparsed.append(SqlStatement(chunk, None, lambda s, e, w=whole: w, whole, error=error,
+                                             extra={"tokens": tokens} if tokens else {}))
             continue
         statements.append(SqlStatement(
-            chunk, tree, (lambda s, e, base=start: file.location_of_offsets(base + s, base + e)), whole))
+            chunk, tree, (lambda s, e, at=offsets: file.location_of_offsets(*at(s, e))), whole))
     if run_rules:
         _run_sql_rules(file, statements, run)
         for extractor in run.extractors("sql", file) if unparsed else ():

@@ -179,12 +179,17 @@ class SqlDdl(FactExtractor):
 
         if self._is_down(statement):
             return
-        try:
-            from sqlglot.dialects.dialect import Dialect
+        head = statement.text.lstrip()[:6].lower()
+        if head[:1].isalpha() and not head.startswith(("create", "alter")):
+            return  # a cheap test before tokenizing: only CREATE / ALTER matter below
+        tokens = statement.extra.get("tokens")  # a .sql file's statement comes tokenized
+        if tokens is None:
+            try:
+                from sqlglot.dialects.dialect import Dialect
 
-            tokens = Dialect.get_or_raise("postgres").tokenize(statement.text)
-        except Exception:
-            return
+                tokens = Dialect.get_or_raise("postgres").tokenize(statement.text)
+            except Exception:
+                return
         words = [t.text.lower() for t in tokens]
         head = [w for w in words[:6] if w not in ("or", "replace", "unique", "temporary", "temp",
                                                   "unlogged", "global", "local")]

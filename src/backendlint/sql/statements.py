@@ -75,7 +75,27 @@ def _parse_cached(text: str, dialect: str):
     except SqlglotError as exc:
         return None, _first_line(str(exc))
     except Exception as exc:  # sqlglot's own bugs (seen: UnboundLocalError on odd DDL)
-        return None, f"sqlglot failed: {type(exc).__name__}"
+        return None, _crash_message(exc)
+    return _statement_of(expressions, text)
+
+
+def _crash_message(exc: Exception) -> str:
+    if isinstance(exc, TypeError) and _compiled_sqlglot():
+        # mypyc-compiled sqlglot (sqlglotc) type-checks at run time: on some malformed
+        # statements it raises TypeError where pure-Python sqlglot raises a ParseError.
+        return "sqlglot could not parse it (TypeError in compiled sqlglot)"
+    return f"sqlglot failed: {type(exc).__name__}"
+
+
+@lru_cache(maxsize=1)
+def _compiled_sqlglot() -> bool:
+    import sqlglot.parser
+
+    return not sqlglot.parser.__file__.endswith(".py")
+
+
+def _statement_of(expressions, text: str):
+    """(tree, error) from what sqlglot parsed out of one statement's text."""
     expressions = [e for e in expressions if e is not None]
     if not expressions:
         return None, "empty statement"
@@ -102,24 +122,116 @@ def split_statements(text: str, dialect: str) -> list[tuple[int, int]]:
     sqlglot's tokenizer sees them (so semicolons in strings, comments and dollar-quoted
     bodies do not split). Falls back to one span when the text cannot be tokenized."""
     from sqlglot.dialects.dialect import Dialect
-    from sqlglot.tokens import TokenType
 
     try:
         tokens = Dialect.get_or_raise(dialect).tokenize(text)
     except Exception:  # SqlglotError, or a bug of the tokenizer: one span, parsed whole
         return [(0, len(text))] if text.strip() else []
-    spans, start = [], None
-    for token in tokens:
-        if token.token_type == TokenType.SEMICOLON:
+    return [(start, end) for start, end, _first, _last in _token_spans(tokens, len(text))]
+
+
+def _token_spans(tokens, length: int):
+    """(start, end, first token index, index after the last token) of each statement."""
+    from sqlglot.tokens import TokenType
+
+    spans, start, first = [], None, 0
+    semicolon = TokenType.SEMICOLON
+    for index, token in enumerate(tokens):
+        if token.token_type == semicolon:
             if start is not None:
-                spans.append((start, token.start))
+                spans.append((start, token.start, first, index))
             start = None
-            continue
-        if start is None:
-            start = token.start
+        elif start is None:
+            start, first = token.start, index
     if start is not None:
-        spans.append((start, len(text)))
+        spans.append((start, length, first, len(tokens)))
     return spans
+
+
+# Statement text -> (tree, error, offset in its file where the tree's node offsets start).
+_FILE_MEMO: dict[tuple[str, str], tuple] = {}
+
+
+def parse_statements(text: str, dialect: str):
+    """Split a SQL file into statements and parse each on its own (as `split_statements`
+    then `parse_one`), but tokenize the file only once: each statement is parsed from its
+    slice of the file's tokens. Yields (start, end, tree, error, offsets, tokens): `offsets`
+    maps a node's meta (start, end) to offsets into `text`; `tokens` (None when the file
+    could not be tokenized) are the statement's tokens, with offsets into `text`."""
+    from sqlglot.dialects.dialect import Dialect
+    from sqlglot.errors import ErrorLevel
+
+    sqlglot_dialect = Dialect.get_or_raise(dialect)
+    try:
+        tokens = sqlglot_dialect.tokenize(text)
+    except Exception:  # SqlglotError, or a bug of the tokenizer: one span, parsed whole
+        if text.strip():
+            yield (0, len(text), *parse_one(text, dialect), _offset_mapper(0, 0), None)
+        return
+    parser = None
+    for start, end, first, last in _token_spans(tokens, len(text)):
+        chunk = text[start:end]
+        own = tokens[first:last]
+        if own[0].comments:
+            own[0] = _without_leading_comments(own[0], text, tokens[first - 1] if first else None)
+        # The same statement recurs (in a file and across files): parse it once.
+        memo = _FILE_MEMO.get((chunk, dialect))
+        if memo is None:
+            try:
+                # `text` is the whole file, which the tokens' offsets point into.
+                if parser is None:  # one parser for the file: `parse` resets its state
+                    parser = sqlglot_dialect.parser(error_level=ErrorLevel.RAISE)
+                expressions = parser.parse(own, text)
+                memo = (*_statement_of(expressions, chunk), start)
+            except Exception:
+                # Parse the statement's own text instead, so the message (its "Line N,
+                # Col: M") is relative to the statement, as for embedded SQL.
+                memo = (*parse_one(chunk, dialect), 0)
+            if len(_FILE_MEMO) >= 4096:
+                _FILE_MEMO.clear()
+            _FILE_MEMO[(chunk, dialect)] = memo
+        tree, error, origin = memo
+        yield start, end, tree, error, _offset_mapper(start, origin), own
+
+
+def _without_leading_comments(token, text: str, semicolon):
+    """The statement's first token without the comments written before it (the file's
+    tokenizer gives them to it; the statement's own text does not hold them)."""
+    from sqlglot.tokens import Token
+
+    gap = text[semicolon.end + 1 if semicolon else 0:token.start]
+    count, at = 0, 0
+    while True:
+        while at < len(gap) and gap[at].isspace():
+            at += 1
+        if gap.startswith("--", at):
+            at = gap.find("\n", at)
+            at = len(gap) if at < 0 else at
+        elif gap.startswith("/*", at):
+            depth, at = 1, at + 2
+            while depth and at < len(gap):
+                if gap.startswith("*/", at):
+                    depth, at = depth - 1, at + 2
+                elif gap.startswith("/*", at):
+                    depth, at = depth + 1, at + 2
+                else:
+                    at += 1
+        else:
+            break
+        count += 1
+    # The comments after the semicolon on its line are its own; the rest are the token's.
+    leading = count - (len(semicolon.comments) if semicolon else 0)
+    return Token(token.token_type, token.text, token.line, token.col, token.start, token.end,
+                 token.comments[max(leading, 0):])
+
+
+def _offset_mapper(start: int, origin: int):
+    """Node offsets (relative to `origin` in the file first parsed) -> offsets here."""
+    def mapped(s: int, e: int) -> tuple[int, int]:
+        if s < origin:  # a node sqlglot made from a synthetic token (offset 0), like a parse
+            return start + s, start + e  # of the statement alone: the statement's start
+        return start + s - origin, start + e - origin
+    return mapped
 
 
 def _first_line(message: str) -> str:
