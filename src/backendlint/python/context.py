@@ -47,23 +47,31 @@ class PythonFile(SourceFile):
         return self._parents.get(id(node))
 
     def _index(self) -> None:
-        from .walk import children_reversed
+        from .walk import _CHILD_FIELDS_FORWARD, child_fields
 
         nodes: list[ast.AST] = [self.tree] if self.tree is not None else []
         parents: dict[int, ast.AST] = {}
-        # Breadth first: `nodes` doubles as the queue.
-        position = 0
-        while position < len(nodes):
-            node = nodes[position]
-            position += 1
-            children = children_reversed(node)
-            children.reverse()
-            for child in children:
-                parents[id(child)] = node
-            nodes.extend(children)
         by_type: dict[type, list[ast.AST]] = {}
+        append, node_type = nodes.append, ast.AST
+        # Breadth first: the loop runs over the list as it grows. (Inlined child iteration:
+        # this runs once per node of most files.)
         for node in nodes:
-            by_type.setdefault(node.__class__, []).append(node)
+            cls = node.__class__
+            same = by_type.get(cls)
+            if same is None:
+                by_type[cls] = [node]
+            else:
+                same.append(node)
+            for name in _CHILD_FIELDS_FORWARD.get(cls) or child_fields(cls):
+                value = getattr(node, name, None)
+                if value.__class__ is list:
+                    for child in value:
+                        if isinstance(child, node_type):
+                            parents[id(child)] = node
+                            append(child)
+                elif isinstance(value, node_type):
+                    parents[id(value)] = node
+                    append(value)
         self._nodes, self._parents, self._by_type = nodes, parents, by_type
 
     def char_column(self, line: int, byte_offset: int) -> int:
