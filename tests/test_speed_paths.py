@@ -52,3 +52,29 @@ def test_trigger_word_search_matches_plain_substring_search():
         assert engine._Words(text).any_of(wanted) == any(w in text.lower() for w in wanted)
 
     same()
+
+
+def test_files_without_sink_names_are_skipped_but_odd_spellings_are_not(tmp_path):
+    from backendlint import knowledge
+    from backendlint.python.embedded import SinkMatcher
+
+    matcher = SinkMatcher(knowledge.load("sql_sinks"))
+    assert not matcher.may_hold_sinks("def f(x):\n    return x.strip()\n")
+    # A sink name split from its receiver by blanks, a line continuation or a comment.
+    assert matcher.may_hold_sinks("cur . execute(q)\n")
+    assert matcher.may_hold_sinks("cur.\\\n    execute(q)\n")
+    assert matcher.may_hold_sinks("(cur.  # run it\n    execute(q))\n")
+    # Function sinks under another name: the import still spells the qualified name.
+    assert matcher.may_hold_sinks("from sqlalchemy import text as T\nT(q)\n")
+    # Python reads identifiers NFKC-normalised: full-width letters are the same name.
+    assert matcher.may_hold_sinks("cur.\uff45\uff58\uff45\uff43\uff55\uff54\uff45(q)\n")
+    # Comment and continuation runs that made an earlier pattern backtrack exponentially
+    # (this call would not return): no timing, a hang is the failure.
+    assert not matcher.may_hold_sinks(".  " + "#" * 20_000 + "\n" + ". \\\n" * 2_000)
+
+
+def test_aliased_function_sink_is_still_found(tmp_path):
+    root = write(tmp_path, {"q.py": "from sqlalchemy import text as T\n\n\ndef f(conn, name):\n"
+                                     "    return conn.execute(T(f\"SELECT id FROM users WHERE name = '{name}'\"))\n"})
+    report = engine.check([root], Config(root=root))
+    assert "BL101" in {f.rule_id for f in report.findings}
