@@ -134,17 +134,13 @@ class Cache:
         return result
 
     def put(self, relpath: str, path: Path, facts_only: bool, result) -> None:
-        stamp = self.stamp(path)
-        if stamp is None:
+        self.store(relpath, facts_only, make_entry(path, result))
+
+    def store(self, relpath: str, facts_only: bool, entry: dict | None) -> None:
+        """Keep an entry made by `make_entry` (in a worker, or by `put`)."""
+        if entry is None:
             return
-        try:
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        except OSError:
-            return
-        encoded = encode(result)
-        facts = hashlib.sha256(json.dumps(encoded["facts"], sort_keys=True).encode()).hexdigest()
-        self.entries[_entry_key(relpath, facts_only)] = {
-            "stamp": list(stamp), "sha256": digest, "facts": facts, "result": encoded}
+        self.entries[_entry_key(relpath, facts_only)] = entry
         self._checked.add(relpath)
         self._dirty = True
 
@@ -225,6 +221,23 @@ class Cache:
         except OSError as exc:
             return f"cache not written ({self.folder}): {exc.strerror or exc}"
         return None
+
+
+def make_entry(path: Path, result) -> dict | None:
+    """The cache entry of a file's result: its stamp and content hash (what `lookup`
+    checks), a digest of its facts (what `project_key` reads) and the encoded result.
+    Workers make these next to the analysis, so the main process only files them. None
+    when the file cannot be read any more."""
+    stamp = Cache.stamp(path)
+    if stamp is None:
+        return None
+    try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+    encoded = encode(result)
+    facts = hashlib.sha256(json.dumps(encoded["facts"], sort_keys=True).encode()).hexdigest()
+    return {"stamp": list(stamp), "sha256": digest, "facts": facts, "result": encoded}
 
 
 def _entry_key(relpath: str, facts_only: bool) -> str:

@@ -319,7 +319,8 @@ class _Pool:
         use_workers = self.jobs > 1 and (len(todo) >= PARALLEL_MIN_FILES
                                          or (todo and len(valid) >= WARM_OVERLAP_MIN_HITS))
         with _Workers(self.setup, self.jobs if use_workers else 0) as workers:
-            running = workers.start([sources[i] for i in todo], facts_only) if use_workers else None
+            running = workers.start([sources[i] for i in todo], facts_only,
+                                    self.cache is not None) if use_workers else None
             self._done = 0
             for index, entry in valid:
                 results[index] = self.cache.result_of(entry)
@@ -332,11 +333,13 @@ class _Pool:
             else:
                 computed = []
                 for index in todo:
-                    computed.append(analyse_file(sources[index], self.setup, facts_only))
+                    computed.append((analyse_file(sources[index], self.setup, facts_only), None))
                     self._advance(1, total)
-        for index, result in zip(todo, computed):
+        for index, (result, entry) in zip(todo, computed):
             results[index] = result
-            if self.cache is not None:
+            if self.cache is not None and entry is not None:
+                self.cache.store(sources[index].relpath, facts_only, entry)
+            elif self.cache is not None:
                 self.cache.put(sources[index].relpath, sources[index].path, facts_only, result)
         return results  # type: ignore[return-value]
 
@@ -362,7 +365,7 @@ class _Workers:
             self.pool.shutdown(wait=True, cancel_futures=True)
             _WORKER_SETUP = None
 
-    def start(self, sources: list, facts_only: bool) -> list:
+    def start(self, sources: list, facts_only: bool, cached: bool) -> list:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
@@ -384,16 +387,16 @@ class _Workers:
         self.pool = ProcessPoolExecutor(max_workers=min(self.jobs, len(batches)), mp_context=context,
                                         initializer=_init_worker,
                                         initargs=(self.setup.config, self.setup.verbose))
-        return [self.pool.submit(_work, [sources[i] for i in batch], facts_only) for batch in batches]
+        return [self.pool.submit(_work, [sources[i] for i in batch], facts_only, cached) for batch in batches]
 
-    def collect(self, futures: list, advance) -> list[FileResult]:
-        """The results, in the order of the sources given to `start`."""
-        done: list[FileResult] = []
+    def collect(self, futures: list, advance) -> list[tuple]:
+        """(result, cache entry or None), in the order of the sources given to `start`."""
+        done: list[tuple] = []
         for future in futures:
             batch_results = future.result()
             done.extend(batch_results)
             advance(len(batch_results))
-        out: list[FileResult | None] = [None] * len(done)
+        out: list[tuple | None] = [None] * len(done)
         for index, result in zip(self.order, done):
             out[index] = result
         return out  # type: ignore[return-value]
@@ -412,9 +415,20 @@ def _init_worker(config: Config, verbose: bool) -> None:
         _WORKER_SETUP = Setup.build(config, verbose)
 
 
-def _work(batch: list, facts_only: bool) -> list[FileResult]:
+def _work(batch: list, facts_only: bool, cached: bool) -> list[tuple]:
+    """Analyse a batch; with a cache, also make the entries (hashing and encoding here
+    runs in parallel, instead of in the main process after the analysis)."""
     assert _WORKER_SETUP is not None
-    return [analyse_file(source, _WORKER_SETUP, facts_only) for source in batch]
+    out = []
+    for source in batch:
+        result = analyse_file(source, _WORKER_SETUP, facts_only)
+        entry = None
+        if cached:
+            from .cache import make_entry
+
+            entry = make_entry(source.path, result)
+        out.append((result, entry))
+    return out
 
 
 # -- one file ------------------------------------------------------------------------
