@@ -560,11 +560,18 @@ class _Words:
         self._runs: str | None = None
 
     def any_of(self, words) -> bool:
+        lowered, runs = self.lowered, self._runs
         for word in words:
             plain = _PLAIN_WORDS.get(word)
             if plain is None:
                 plain = _PLAIN_WORDS[word] = _WORD_RUN.fullmatch(word) is not None
-            if word in (self.runs() if plain else self.lowered):
+            if not plain:
+                if word in lowered:
+                    return True
+                continue
+            if runs is None:
+                runs = self.runs()
+            if word in runs:
                 return True
         return False
 
