@@ -22,7 +22,9 @@ from typing import Any
 from . import __version__
 
 CACHE_DIR_NAME = ".backendlint_cache"
-FORMAT = 1
+# 2: JSON Lines, a header then one line per file (`"key"<TAB>entry`): an edit rewrites the
+# other files' lines as read instead of encoding the whole cache again.
+FORMAT = 2
 
 
 def default_dir(root: Path) -> Path:
@@ -68,7 +70,8 @@ class Cache:
     def __init__(self, folder: Path, key: str) -> None:
         self.folder = folder
         self.path = folder / f"results-{key}.json"
-        self.entries: dict[str, dict] = {}
+        self.entries: dict[str, dict] = {}  # entries decoded so far (or written by this run)
+        self._lines: dict[str, str] = {}  # key -> its line as read, while the entry is unchanged
         self.project: dict | None = None  # the project rules' findings (see get_project)
         self._checked: set[str] = set()  # files whose entry this run found valid or wrote
         self.hits = 0
@@ -77,12 +80,42 @@ class Cache:
 
     def _load(self) -> None:
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-            if isinstance(data, dict) and data.get("format") == FORMAT and isinstance(data.get("files"), dict):
-                self.entries = data["files"]
-                self.project = data.get("project")
+            lines = self.path.read_text(encoding="utf-8").split("\n")
+            header = json.loads(lines[0])
         except (OSError, ValueError):
-            self.entries = {}  # missing, truncated or foreign: start afresh
+            return  # missing, truncated or foreign: start afresh
+        if not isinstance(header, dict) or header.get("format") != FORMAT:
+            return
+        self.project = header.get("project")
+        for line in lines[1:]:
+            key_text, tab, _ = line.partition("\t")  # a JSON string holds no raw tab
+            if not tab:
+                continue
+            try:
+                key = json.loads(key_text)
+            except ValueError:
+                continue
+            if isinstance(key, str):
+                self._lines[key] = line
+
+    def _get(self, key: str) -> dict | None:
+        """The entry under `key`, decoded from its line on first use (a damaged line is
+        forgotten: a miss)."""
+        entry = self.entries.get(key)
+        if entry is None and key in self._lines:
+            try:
+                entry = json.loads(self._lines[key].partition("\t")[2])
+            except ValueError:
+                entry = None
+            if not isinstance(entry, dict):
+                del self._lines[key]
+                return None
+            self.entries[key] = entry
+        return entry
+
+    def _changed(self, key: str) -> None:
+        self._lines.pop(key, None)
+        self._dirty = True
 
     @staticmethod
     def stamp(path: Path) -> tuple[int, int] | None:
@@ -100,11 +133,13 @@ class Cache:
     def lookup(self, relpath: str, path: Path, facts_only: bool) -> dict | None:
         """The file's entry while it is still valid (same size and time, or same content);
         cheap: nothing is decoded yet (see `result_of`)."""
-        entry = self.entries.get(_entry_key(relpath, facts_only))
+        key = _entry_key(relpath, facts_only)
+        entry = self._get(key)
         if entry is None and facts_only:
             # A full analysis carries the same facts: a warm cache serves pre-commit runs,
             # which want facts only from the files that were not named.
-            entry = self.entries.get(_entry_key(relpath, False))
+            key = _entry_key(relpath, False)
+            entry = self._get(key)
         stamp = self.stamp(path)
         if not isinstance(entry, dict) or stamp is None:
             return None
@@ -116,7 +151,7 @@ class Cache:
             if digest != entry.get("sha256"):
                 return None
             entry["stamp"] = list(stamp)  # touched but unchanged: remember the new time
-            self._dirty = True
+            self._changed(key)
         self._checked.add(relpath)
         return entry
 
@@ -140,9 +175,10 @@ class Cache:
         """Keep an entry made by `make_entry` (in a worker, or by `put`)."""
         if entry is None:
             return
-        self.entries[_entry_key(relpath, facts_only)] = entry
+        key = _entry_key(relpath, facts_only)
+        self.entries[key] = entry
         self._checked.add(relpath)
-        self._dirty = True
+        self._changed(key)
 
     def project_key(self, relpaths: list[str]) -> str | None:
         """A digest of the facts of every file the project rules read, or None when one
@@ -179,8 +215,7 @@ class Cache:
         self._dirty = True
 
     def _entry(self, relpath: str) -> dict | None:
-        entry = self.entries.get(_entry_key(relpath, False)) or self.entries.get(_entry_key(relpath, True))
-        return entry if isinstance(entry, dict) else None
+        return self._get(_entry_key(relpath, False)) or self._get(_entry_key(relpath, True))
 
     def _content_digest(self, root: Path, relpath: str) -> str:
         entry = self._entry(relpath) if relpath in self._checked else None  # hashed this run
@@ -193,10 +228,10 @@ class Cache:
 
     def prune_missing(self, root: Path) -> None:
         """Forget files that are gone, so the cache does not grow forever."""
-        for key in list(self.entries):
+        for key in list(self.entries.keys() | self._lines.keys()):
             if not (root / key.split("\0", 1)[-1]).exists():
-                del self.entries[key]
-                self._dirty = True
+                self.entries.pop(key, None)
+                self._changed(key)
 
     def save(self) -> str | None:
         """Write atomically; returns a note when the cache could not be written."""
@@ -209,11 +244,15 @@ class Cache:
                 ignore.write_text("# Created by backendlint: the cache is never committed.\n*\n")
             handle, temp = tempfile.mkstemp(prefix=".results-", suffix=".tmp", dir=self.folder)
             # json.dumps, not json.dump: dump streams through the pure-Python encoder,
-            # ten times slower on a large tree's cache (it was most of a one-file run).
-            text = json.dumps({"format": FORMAT, "files": self.entries, "project": self.project},
-                              separators=(",", ":"))
+            # ten times slower. Unchanged entries are written back as they were read.
+            lines = [json.dumps({"format": FORMAT, "project": self.project}, separators=(",", ":"))]
+            for key in sorted(self.entries.keys() | self._lines.keys()):
+                line = self._lines.get(key)
+                if line is None:
+                    line = json.dumps(key) + "\t" + json.dumps(self.entries[key], separators=(",", ":"))
+                lines.append(line)
             with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                stream.write(text)
+                stream.write("\n".join(lines) + "\n")
             os.replace(temp, self.path)
             for old in self.folder.glob("results-*.json"):
                 if old != self.path:  # results of another configuration or tool version
