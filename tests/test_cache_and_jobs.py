@@ -127,3 +127,22 @@ def test_project_findings_are_reused_only_while_no_file_changes(tmp_path, monkey
     assert bl104() == cold and runs["BL104"] == 2
     (root / "db" / "002_index.sql").write_text("CREATE INDEX orders_email ON orders (email);\n")
     assert bl104() == [] and runs["BL104"] == 3
+
+
+def test_one_damaged_cache_line_costs_one_file_and_unchanged_lines_are_kept(tmp_path):
+    root = project(tmp_path, n=6)
+    cache = tmp_path / "cache"
+    config = Config(root=root)
+    expected = [f.to_dict() for f in check([root], config, cache_dir=cache).findings]
+    path = next(cache.glob("results-*.json"))
+    lines = path.read_text().splitlines()
+    damaged = next(i for i, line in enumerate(lines) if "mod_002.py" in line)
+    lines[damaged] = lines[damaged][:40]  # cut mid-entry
+    path.write_text("\n".join(lines) + "\n")
+    again = check([root], config, cache_dir=cache)
+    assert [f.to_dict() for f in again.findings] == expected
+    assert again.cache_hits == again.files - 1
+    before = {line for line in path.read_text().splitlines() if "mod_004.py" in line}
+    (root / "pkg" / "mod_001.py").write_text(VULNERABLE)
+    check([root], config, cache_dir=cache)
+    assert before <= set(path.read_text().splitlines())  # written back as read
