@@ -72,6 +72,7 @@ class Cache:
         self.path = folder / f"results-{key}.json"
         self.entries: dict[str, dict] = {}  # entries decoded so far (or written by this run)
         self._lines: dict[str, str] = {}  # key -> its line as read, while the entry is unchanged
+        self._summaries: dict[str, dict] = {}  # key -> stamp and hashes of lines made by workers
         self.project: dict | None = None  # the project rules' findings (see get_project)
         self._checked: set[str] = set()  # files whose entry this run found valid or wrote
         self.hits = 0
@@ -115,6 +116,7 @@ class Cache:
 
     def _changed(self, key: str) -> None:
         self._lines.pop(key, None)
+        self._summaries.pop(key, None)
         self._dirty = True
 
     @staticmethod
@@ -172,13 +174,26 @@ class Cache:
         self.store(relpath, facts_only, make_entry(path, result))
 
     def store(self, relpath: str, facts_only: bool, entry: dict | None) -> None:
-        """Keep an entry made by `make_entry` (in a worker, or by `put`)."""
+        """Keep an entry made by `make_entry` (by `put`)."""
         if entry is None:
             return
         key = _entry_key(relpath, facts_only)
         self.entries[key] = entry
         self._checked.add(relpath)
         self._changed(key)
+
+    def store_line(self, relpath: str, facts_only: bool, made: tuple[dict, str] | None) -> None:
+        """Keep an entry made by `make_line` in a worker: filed as its text (the main
+        process neither rebuilds nor re-encodes it), with its summary for project_key."""
+        if made is None:
+            return
+        summary, payload = made
+        key = _entry_key(relpath, facts_only)
+        self.entries.pop(key, None)
+        self._lines[key] = json.dumps(key) + "\t" + payload
+        self._summaries[key] = summary
+        self._checked.add(relpath)
+        self._dirty = True
 
     def project_key(self, relpaths: list[str]) -> str | None:
         """A digest of the facts of every file the project rules read, or None when one
@@ -215,7 +230,12 @@ class Cache:
         self._dirty = True
 
     def _entry(self, relpath: str) -> dict | None:
-        return self._get(_entry_key(relpath, False)) or self._get(_entry_key(relpath, True))
+        """The file's entry, or just its summary (stamp, hashes) when a worker made it."""
+        for key in (_entry_key(relpath, False), _entry_key(relpath, True)):
+            entry = self._summaries.get(key) or self._get(key)
+            if entry is not None:
+                return entry
+        return None
 
     def _content_digest(self, root: Path, relpath: str) -> str:
         entry = self._entry(relpath) if relpath in self._checked else None  # hashed this run
@@ -275,8 +295,18 @@ def make_entry(path: Path, result) -> dict | None:
     except OSError:
         return None
     encoded = encode(result)
-    facts = hashlib.sha256(json.dumps(encoded["facts"], sort_keys=True).encode()).hexdigest()
+    # (no sort_keys: encoded dataclasses list their fields in declaration order)
+    facts = hashlib.sha256(json.dumps(encoded["facts"]).encode()).hexdigest()
     return {"stamp": list(stamp), "sha256": digest, "facts": facts, "result": encoded}
+
+
+def make_line(path: Path, result) -> tuple[dict, str] | None:
+    """`make_entry` as (summary, JSON text): what a worker sends back for `store_line`."""
+    entry = make_entry(path, result)
+    if entry is None:
+        return None
+    summary = {k: entry[k] for k in ("stamp", "sha256", "facts")}
+    return summary, json.dumps(entry, separators=(",", ":"))
 
 
 def _entry_key(relpath: str, facts_only: bool) -> str:
@@ -298,13 +328,22 @@ def clean(folder: Path) -> bool:
 # of backendlint itself are ever rebuilt.
 
 def encode(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        out = {"@": f"{type(value).__module__}:{type(value).__qualname__}"}
-        for item in dataclasses.fields(value):
-            out[item.name] = encode(getattr(value, item.name))
+    cls = value.__class__
+    if cls is str or cls is int or cls is bool or cls is float or value is None:
+        return value
+    if cls is list:
+        return [encode(v) for v in value]
+    shape = _SHAPES.get(cls)
+    if shape is None and dataclasses.is_dataclass(value) and not isinstance(value, type):
+        shape = _SHAPES[cls] = (f"{cls.__module__}:{cls.__qualname__}",
+                                tuple(item.name for item in dataclasses.fields(cls)))
+    if shape is not None:
+        out = {"@": shape[0]}
+        for name in shape[1]:
+            out[name] = encode(getattr(value, name))
         return out
     if isinstance(value, enum.Enum):
-        return {"@enum": f"{type(value).__module__}:{type(value).__qualname__}", "value": value.value}
+        return {"@enum": f"{cls.__module__}:{cls.__qualname__}", "value": value.value}
     if isinstance(value, tuple):
         return {"@tuple": [encode(v) for v in value]}
     if isinstance(value, (set, frozenset)):
@@ -313,9 +352,13 @@ def encode(value: Any) -> Any:
         return [encode(v) for v in value]
     if isinstance(value, dict):
         return {"@dict": [[encode(k), encode(v)] for k, v in value.items()]}
-    if value is None or isinstance(value, (str, int, float, bool)):
+    if isinstance(value, (str, int, float, bool)):
         return value
     raise TypeError(f"cannot cache a {type(value).__name__}")
+
+
+# Per dataclass: its tag and field names, looked up once (encoding runs per object).
+_SHAPES: dict[type, tuple[str, tuple[str, ...]]] = {}
 
 
 def decode(value: Any) -> Any:

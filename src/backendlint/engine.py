@@ -338,7 +338,7 @@ class _Pool:
         for index, (result, entry) in zip(todo, computed):
             results[index] = result
             if self.cache is not None and entry is not None:
-                self.cache.store(sources[index].relpath, facts_only, entry)
+                self.cache.store_line(sources[index].relpath, facts_only, entry)
             elif self.cache is not None:
                 self.cache.put(sources[index].relpath, sources[index].path, facts_only, result)
         return results  # type: ignore[return-value]
@@ -424,9 +424,9 @@ def _work(batch: list, facts_only: bool, cached: bool) -> list[tuple]:
         result = analyse_file(source, _WORKER_SETUP, facts_only)
         entry = None
         if cached:
-            from .cache import make_entry
+            from .cache import make_line
 
-            entry = make_entry(source.path, result)
+            entry = make_line(source.path, result)
         out.append((result, entry))
     return out
 
