@@ -376,7 +376,7 @@ class _Workers:
         order = sorted(range(len(sources)), key=lambda i: -_size(sources[i].path))
         batches, at = [], 0
         while at < len(order):
-            size = max(1, min(64, (len(order) - at) // (self.jobs * 4)))
+            size = max(1, min(32, (len(order) - at) // (self.jobs * 8)))
             batches.append(order[at:at + size])
             at += size
         self.order = [i for batch in batches for i in batch]
