@@ -127,11 +127,6 @@ class Cache:
             return None
         return stat.st_size, stat.st_mtime_ns
 
-    def get(self, relpath: str, path: Path, facts_only: bool):
-        """The cached FileResult for this file, or None."""
-        entry = self.lookup(relpath, path, facts_only)
-        return self.result_of(entry) if entry is not None else None
-
     def lookup(self, relpath: str, path: Path, facts_only: bool) -> dict | None:
         """The file's entry while it is still valid (same size and time, or same content);
         cheap: nothing is decoded yet (see `result_of`)."""
