@@ -86,15 +86,8 @@ def walk(tree: ast.AST, ancestors: list[ast.AST], enter: dict, leave: dict,
             continue
         cls = item.__class__
         handlers = enter_get(cls)
-        if handlers:  # (inlined `_call`: this is the hottest loop of a run)
-            for visitor, method in handlers:
-                if failed and id(visitor) in failed:
-                    continue
-                try:
-                    method(item)
-                except Exception as exc:  # a rule bug must not stop the other rules
-                    failed.add(id(visitor))
-                    on_error(visitor, exc, item)
+        if handlers:
+            _call(handlers, item, failed, on_error)
         ancestors.append(item)
         push(leave_marker)
         # Inlined `children_reversed`: this loop runs once per node of every file.
