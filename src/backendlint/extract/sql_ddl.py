@@ -127,10 +127,10 @@ class SqlDdl(FactExtractor):
         tree = getattr(self.file, "tree", None)
         if statement.embedded and tree is not None:
             if self._down_ranges is None:
-                self._down_ranges = [
-                    (node.lineno, node.end_lineno or node.lineno) for node in ast.walk(tree)
-                    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-                    and node.name.lower() in _DOWN_FUNCTIONS]
+                self._down_ranges = [  # (the file's shared node index, not a walk of its own)
+                    (node.lineno, node.end_lineno or node.lineno)
+                    for node in self.file.of_type(ast.FunctionDef, ast.AsyncFunctionDef)
+                    if node.name.lower() in _DOWN_FUNCTIONS]
             return any(start <= line <= end for start, end in self._down_ranges)
         return False
 
