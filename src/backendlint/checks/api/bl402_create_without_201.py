@@ -3,7 +3,8 @@ import re
 
 from ...findings import Confidence, Severity
 from ...python import web_ast as w
-from ...rule import Option, PythonRule, RuleMeta
+from ...rule import Option, RuleMeta
+from . import HandlerRule
 
 _NOT_A_CREATE = re.compile(r"(?<![a-z])(log_?in|sign_?in|token|refresh|auth|search|query|verify|validate|"
                            r"logout|preview|calculate|estimate|check|login|password|reset|webhook|"
@@ -11,7 +12,7 @@ _NOT_A_CREATE = re.compile(r"(?<![a-z])(log_?in|sign_?in|token|refresh|auth|sear
 _CREATE_FUNC = re.compile(r"^(create|insert|add|save|register|new|make)(_|$)")
 
 
-class CreateWithout201(PythonRule):
+class CreateWithout201(HandlerRule):
     """
     ## What it does
     Flags a `POST` handler that creates a resource and answers with the default
@@ -79,14 +80,9 @@ class CreateWithout201(PythonRule):
                "also report DELETE handlers that return a body with 200 instead of 204"),
     )
 
-    def report(self, node, message, *, confidence=None, **extra):
-        if w.code_context(self.file.relpath) == "example":
-            confidence = Confidence.MEDIUM if confidence is None else min(confidence, Confidence.MEDIUM)
-        return super().report(node, message, confidence=confidence, **extra)
-
     def finish(self) -> None:
-        if w.code_context(self.file.relpath) == "test":
-            return  # routes in tests are fixtures of the test
+        if self.in_tests():
+            return
         for handler in w.handlers(self.file):
             func = handler.func
             if "POST" in handler.methods and (handler.cls is None or func.name in ("post", "create")):

@@ -3,7 +3,8 @@ import re
 
 from ...findings import Confidence, Severity
 from ...python import web_ast as w
-from ...rule import PythonRule, RuleMeta
+from ...rule import RuleMeta
+from . import HandlerRule
 
 _ERROR_TEXT = re.compile(r"not found|does not exist|doesn't exist|invalid|error|failed|failure|"
                          r"unauthori[sz]ed|forbidden|denied|missing|is required|are required|"
@@ -19,7 +20,7 @@ _AUTH_NAMES = re.compile(r"login_required|jwt_required|auth|token_required|permi
                          re.IGNORECASE)
 
 
-class ErrorWithSuccessStatus(PythonRule):
+class ErrorWithSuccessStatus(HandlerRule):
     """
     ## What it does
     Flags status codes that contradict the response, in route handlers:
@@ -78,14 +79,9 @@ class ErrorWithSuccessStatus(PythonRule):
         triggers=("error", "success", "message", "detail", "500", "401", "msg"),
     )
 
-    def report(self, node, message, *, confidence=None, **extra):
-        if w.code_context(self.file.relpath) == "example":
-            confidence = Confidence.MEDIUM if confidence is None else min(confidence, Confidence.MEDIUM)
-        return super().report(node, message, confidence=confidence, **extra)
-
     def finish(self) -> None:
-        if w.code_context(self.file.relpath) == "test":
-            return  # routes in tests are fixtures of the test
+        if self.in_tests():
+            return
         for handler in w.handlers(self.file):
             self._error_bodies(handler)
             self._server_errors(handler)

@@ -3,7 +3,8 @@ import re
 
 from ...findings import Severity, Confidence
 from ...python import web_ast as w
-from ...rule import PythonRule, RuleMeta
+from ...rule import RuleMeta
+from . import HandlerRule
 
 _VALIDATING_DECORATORS = {"validate", "use_args", "use_kwargs", "expects_json", "arguments", "input",
                           "accepts", "validate_json", "body", "expect", "validate_request", "schema",
@@ -25,7 +26,7 @@ _HTTP_CLIENTS = ("requests.", "httpx.", "urllib.request.", "aiohttp.")
 _NOT_MODELS = re.compile(r"(Response|Error|Exception|Warning|Redirect|Markup|Path|Template)$")
 
 
-class UnvalidatedRequestBody(PythonRule):
+class UnvalidatedRequestBody(HandlerRule):
     """
     ## What it does
     Flags a Flask or Django handler that reads fields of the request body —
@@ -89,14 +90,9 @@ class UnvalidatedRequestBody(PythonRule):
                   "request.values"),
     )
 
-    def report(self, node, message, *, confidence=None, **extra):
-        if w.code_context(self.file.relpath) == "example":
-            confidence = Confidence.MEDIUM if confidence is None else min(confidence, Confidence.MEDIUM)
-        return super().report(node, message, confidence=confidence, **extra)
-
     def finish(self) -> None:
-        if w.code_context(self.file.relpath) == "test":
-            return  # routes in tests are fixtures of the test
+        if self.in_tests():
+            return
         for handler in w.handlers(self.file):
             if handler.framework not in ("flask", "django"):
                 continue
