@@ -166,20 +166,11 @@ class Cache:
         return result
 
     def put(self, relpath: str, path: Path, facts_only: bool, result) -> None:
-        self.store(relpath, facts_only, make_entry(path, result))
-
-    def store(self, relpath: str, facts_only: bool, entry: dict | None) -> None:
-        """Keep an entry made by `make_entry` (by `put`)."""
-        if entry is None:
-            return
-        key = _entry_key(relpath, facts_only)
-        self.entries[key] = entry
-        self._checked.add(relpath)
-        self._changed(key)
+        self.store_line(relpath, facts_only, make_line(path, result))
 
     def store_line(self, relpath: str, facts_only: bool, made: tuple[dict, str] | None) -> None:
-        """Keep an entry made by `make_line` in a worker: filed as its text (the main
-        process neither rebuilds nor re-encodes it), with its summary for project_key."""
+        """Keep an entry made by `make_line` (in a worker, or by `put`): filed as its text,
+        which is what `save` writes, with its summary for `project_key`."""
         if made is None:
             return
         summary, payload = made
